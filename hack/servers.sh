@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Starts and stops real PostgreSQL, Redis and Kafka (KRaft) as local processes on 127.0.0.1.
+#
+#   hack/servers.sh start|stop|status [test|dev]
+#
+# Profile "test" (default) uses ports 55432/56379/59092 and writes .cache/testservers.env;
+# profile "dev" uses 54432/54379/54092 and writes .cache/devservers.env. Data lives in a
+# temporary directory that `stop` removes; no process is left behind.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+
+cmd=${1:-status}
+profile=${2:-test}
+case "$profile" in
+  test) PG_PORT=55432 REDIS_PORT=56379 KAFKA_PORT=59092 KAFKA_CTRL_PORT=59093 ;;
+  dev)  PG_PORT=54432 REDIS_PORT=54379 KAFKA_PORT=54092 KAFKA_CTRL_PORT=54093 ;;
+  *) die "unknown profile '$profile' (test or dev)" ;;
+esac
+STATE="$CACHE/run/$profile"
+ENV_FILE="$CACHE/${profile}servers.env"
+
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+start_postgres() {
+  local dir="$DATA/postgres"
+  mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
+  as_postgres "$PG_BIN/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --no-instructions >"$DATA/initdb.log" 2>&1 \
+    || die "initdb failed (see $DATA/initdb.log)"
+  local extra=()
+  # Tests throw their data away: durability settings off make them faster. `make dev` keeps them on.
+  [ "$profile" = test ] && extra=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
+  as_postgres "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 30 start -o \
+    "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $dir -c max_connections=400 -c shared_buffers=256MB ${extra[*]}" >/dev/null \
+    || die "PostgreSQL did not start (see $dir/server.log)"
+}
+
+start_redis() {
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --daemonize yes --pidfile "$STATE/redis.pid" --logfile "$DATA/redis.log" --dir "$DATA" \
+    || die "redis-server did not start (see $DATA/redis.log)"
+  wait_port 127.0.0.1 "$REDIS_PORT" 10 || die "Redis is not listening on $REDIS_PORT"
+}
+
+start_kafka() {
+  [ -f "$KAFKA_HOME/.complete" ] || die "Kafka $KAFKA_VERSION is not installed: run hack/install-servers.sh"
+  local dir="$DATA/kafka"
+  mkdir -p "$dir/logs"
+  cat >"$DATA/kafka.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CTRL_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CTRL_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$dir/data
+auto.create.topics.enable=false
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+PROPS
+  cat >"$DATA/log4j2.properties" <<PROPS
+rootLogger.level=INFO
+rootLogger.appenderRef.file.ref=file
+appender.file.type=File
+appender.file.name=file
+appender.file.fileName=$DATA/kafka.log
+appender.file.layout.type=PatternLayout
+appender.file.layout.pattern=[%d] %p %m (%c)%n
+PROPS
+  local java=(java -Xms256m -Xmx768m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$DATA/log4j2.properties" -cp "$KAFKA_HOME/libs/*")
+  "${java[@]}" kafka.tools.StorageTool format -t "bookstore-$profile-cluster0" -c "$DATA/kafka.properties" >"$DATA/kafka-format.log" 2>&1 \
+    || die "formatting Kafka storage failed (see $DATA/kafka-format.log)"
+  nohup "${java[@]}" kafka.Kafka "$DATA/kafka.properties" >"$DATA/kafka.out" 2>&1 &
+  echo $! >"$STATE/kafka.pid"
+  wait_port 127.0.0.1 "$KAFKA_PORT" 60 || die "Kafka is not listening on $KAFKA_PORT (see $DATA/kafka.log)"
+  # The port opens before the broker has registered with the controller; wait for that line.
+  local deadline=$((SECONDS + 60))
+  until grep -q "Kafka Server started\|\[KafkaRaftServer nodeId=1\] Kafka Server started" "$DATA/kafka.log" 2>/dev/null; do
+    [ $SECONDS -ge $deadline ] && die "Kafka did not finish starting (see $DATA/kafka.log)"
+    pid_alive "$STATE/kafka.pid" || die "Kafka exited (see $DATA/kafka.out and $DATA/kafka.log)"
+    sleep 0.2
+  done
+}
+
+do_start() {
+  if [ -f "$STATE/datadir" ]; then
+    if pid_alive "$STATE/kafka.pid" && pid_alive "$STATE/redis.pid"; then
+      log "$profile servers already running ($ENV_FILE)"; return 0
+    fi
+    log "stale $profile servers found: stopping them first"; do_stop
+  fi
+  [ -x "$PG_BIN/pg_ctl" ] && command -v redis-server >/dev/null && [ -f "$KAFKA_HOME/.complete" ] \
+    || "$ROOT/hack/install-servers.sh"
+  mkdir -p "$STATE"
+  DATA=$(mktemp -d "${TMPDIR:-/tmp}/bookstore-$profile-XXXXXX")
+  chmod 755 "$DATA"
+  echo "$DATA" >"$STATE/datadir"
+  local t0=$SECONDS
+  start_postgres
+  start_redis
+  start_kafka
+  local kube_assets=""
+  [ -x "$KUBE_ASSETS/kube-apiserver" ] && kube_assets="$KUBE_ASSETS"
+  cat >"$ENV_FILE" <<ENV
+export BOOKSTORE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable
+export BOOKSTORE_TEST_REDIS_ADDR=127.0.0.1:$REDIS_PORT
+export BOOKSTORE_TEST_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+export BOOKSTORE_PG_PORT=$PG_PORT
+export BOOKSTORE_REDIS_PORT=$REDIS_PORT
+export BOOKSTORE_KAFKA_PORT=$KAFKA_PORT
+${kube_assets:+export KUBEBUILDER_ASSETS=$kube_assets}
+ENV
+  log "$profile servers up in $((SECONDS - t0))s: postgres 127.0.0.1:$PG_PORT, redis 127.0.0.1:$REDIS_PORT, kafka 127.0.0.1:$KAFKA_PORT (env: $ENV_FILE)"
+}
+
+do_stop() {
+  [ -f "$STATE/datadir" ] || { log "$profile servers are not running"; return 0; }
+  DATA=$(cat "$STATE/datadir")
+  if pid_alive "$STATE/kafka.pid"; then
+    local pid; pid=$(cat "$STATE/kafka.pid"); kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  if pid_alive "$STATE/redis.pid"; then
+    local pid; pid=$(cat "$STATE/redis.pid"); kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  if [ -f "$DATA/postgres/postmaster.pid" ]; then
+    as_postgres "$PG_BIN/pg_ctl" -D "$DATA/postgres" -m fast -w -t 30 stop >/dev/null 2>&1 \
+      || kill -9 "$(head -1 "$DATA/postgres/postmaster.pid")" 2>/dev/null || true
+  fi
+  rm -rf "$DATA" "$STATE" "$ENV_FILE"
+  log "$profile servers stopped"
+}
+
+case "$cmd" in
+  start) do_start ;;
+  stop) do_stop ;;
+  status)
+    if [ -f "$STATE/datadir" ] && pid_alive "$STATE/kafka.pid"; then cat "$ENV_FILE"; else log "$profile servers are not running"; exit 1; fi ;;
+  *) die "usage: hack/servers.sh start|stop|status [test|dev]" ;;
+esac
