@@ -1,0 +1,51 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// OutboxChannel is the PostgreSQL NOTIFY channel Enqueue signals on; the
+// relay LISTENs on it. Notifications are delivered on commit only, so the
+// relay never wakes for a rolled-back row.
+const OutboxChannel = "bookstore_outbox"
+
+// Enqueue writes env to the outbox in the caller's transaction, so the event
+// exists if and only if the state change that caused it commits, and wakes
+// the relay on commit. key is the aggregate id (order id, user id).
+func Enqueue(ctx context.Context, tx pgx.Tx, topic, key string, env Envelope) error {
+	return EnqueueWithHeaders(ctx, tx, topic, key, env, nil)
+}
+
+// EnqueueWithHeaders is Enqueue with extra Kafka headers on the message.
+func EnqueueWithHeaders(ctx context.Context, tx pgx.Tx, topic, key string, env Envelope, headers map[string]string) error {
+	if topic == "" {
+		return fmt.Errorf("events: enqueue %s: empty topic", env.Type)
+	}
+	payload, err := env.Marshal()
+	if err != nil {
+		return err
+	}
+	if headers == nil {
+		headers = map[string]string{}
+	}
+	hdr, err := json.Marshal(headers)
+	if err != nil {
+		return fmt.Errorf("events: enqueue %s: headers: %w", env.Type, err)
+	}
+	// One round trip: the insert and the notify in a single statement.
+	if _, err := tx.Exec(ctx, `
+		WITH ins AS (
+			INSERT INTO outbox (topic, key, payload, headers, event_id, event_type)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			RETURNING id
+		)
+		SELECT pg_notify($7, '') FROM ins`,
+		topic, key, payload, hdr, env.ID, env.Type, OutboxChannel); err != nil {
+		return fmt.Errorf("events: enqueue %s %s: %w", env.Type, env.ID, err)
+	}
+	return nil
+}
