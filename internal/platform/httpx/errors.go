@@ -1,0 +1,127 @@
+// Package httpx is the HTTP layer shared by the services: a gorilla/mux
+// router with JSON 404/405, the middleware stack (request ID, JSON access log,
+// metrics hook, panic recovery, body limit, request timeout), JSON errors of
+// the form {"error":{"code":"...","message":"..."}}, a strict JSON decoder, a
+// server with graceful shutdown and the embedded Swagger UI.
+//
+// Handlers return errors: wrap a handler with Handle and return an *Error
+// (built with E or the helpers) for a client error; any other error becomes a
+// 500 whose detail is logged, not sent.
+package httpx
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+)
+
+// Error codes sent in the "code" field.
+const (
+	CodeBadRequest           = "bad_request"
+	CodeUnauthorized         = "unauthorized"
+	CodeForbidden            = "forbidden"
+	CodeNotFound             = "not_found"
+	CodeMethodNotAllowed     = "method_not_allowed"
+	CodeConflict             = "conflict"
+	CodePayloadTooLarge      = "payload_too_large"
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeUnprocessable        = "unprocessable_entity"
+	CodeUnavailable          = "service_unavailable"
+	CodeInternal             = "internal"
+)
+
+// Error is an error with the HTTP status and the code and message sent to the
+// client. Err, if set, is logged but never sent.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// E returns an *Error.
+func E(status int, code, message string) *Error {
+	return &Error{Status: status, Code: code, Message: message}
+}
+
+// BadRequest is a 400.
+func BadRequest(msg string) *Error { return E(http.StatusBadRequest, CodeBadRequest, msg) }
+
+// Unauthorized is a 401.
+func Unauthorized(msg string) *Error { return E(http.StatusUnauthorized, CodeUnauthorized, msg) }
+
+// Forbidden is a 403.
+func Forbidden(msg string) *Error { return E(http.StatusForbidden, CodeForbidden, msg) }
+
+// NotFound is a 404.
+func NotFound(msg string) *Error { return E(http.StatusNotFound, CodeNotFound, msg) }
+
+// Conflict is a 409.
+func Conflict(msg string) *Error { return E(http.StatusConflict, CodeConflict, msg) }
+
+// Unprocessable is a 422.
+func Unprocessable(msg string) *Error { return E(http.StatusUnprocessableEntity, CodeUnprocessable, msg) }
+
+// Unavailable is a 503 caused by err (a dependency that is down).
+func Unavailable(msg string, err error) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: msg, Err: err}
+}
+
+// ErrorBody is the JSON shape of every error response.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// WriteJSON writes v as JSON with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// WriteError writes err as a JSON error. An *Error anywhere in err's chain
+// gives status, code and message; anything else is a 500 "internal error".
+// The full error is attached to the request's access log line.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	var he *Error
+	if !errors.As(err, &he) {
+		he = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error", Err: err}
+	}
+	if he.Status >= 500 || he.Err != nil {
+		noteError(r, err)
+	}
+	if he.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="bookstore"`)
+	}
+	var body ErrorBody
+	body.Error.Code, body.Error.Message = he.Code, he.Message
+	WriteJSON(w, he.Status, body)
+}
+
+// HandlerFunc is an http handler that returns an error, written by WriteError.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// ServeHTTP implements http.Handler.
+func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := f(w, r); err != nil {
+		WriteError(w, r, err)
+	}
+}
+
+// Handle adapts f to http.Handler.
+func Handle(f func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return HandlerFunc(f)
+}
