@@ -85,4 +85,3 @@ func MustPrincipal(r *http.Request) (Principal, error) {
 	}
 	return p, nil
 }
-

@@ -19,16 +19,15 @@ import (
 	"github.com/bookstore-platform/bookstore/internal/platform/auth"
 )
 
-
 // Kafka holds the optional Kafka connection settings.
 type Kafka struct {
-	Brokers           []string
-	SecurityProtocol  string
-	SASLMechanism     string
-	SASLUsername      string
-	SASLPassword      string
-	TopicPartitions   int
-	TopicReplication  int
+	Brokers          []string
+	SecurityProtocol string
+	SASLMechanism    string
+	SASLUsername     string
+	SASLPassword     string
+	TopicPartitions  int
+	TopicReplication int
 }
 
 // Config is the validated configuration of one service process.

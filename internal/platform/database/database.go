@@ -167,4 +167,3 @@ func ignoreClosed(err error) error {
 	}
 	return err
 }
-

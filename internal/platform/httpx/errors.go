@@ -69,7 +69,9 @@ func NotFound(msg string) *Error { return E(http.StatusNotFound, CodeNotFound, m
 func Conflict(msg string) *Error { return E(http.StatusConflict, CodeConflict, msg) }
 
 // Unprocessable is a 422.
-func Unprocessable(msg string) *Error { return E(http.StatusUnprocessableEntity, CodeUnprocessable, msg) }
+func Unprocessable(msg string) *Error {
+	return E(http.StatusUnprocessableEntity, CodeUnprocessable, msg)
+}
 
 // Unavailable is a 503 caused by err (a dependency that is down).
 func Unavailable(msg string, err error) *Error {
