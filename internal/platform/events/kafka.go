@@ -1,0 +1,335 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/bookstore-platform/bookstore/internal/platform/config"
+)
+
+// Topics names every topic one Bookstore installation uses. Production uses
+// DefaultTopics; tests give each run its own prefix so that runs sharing a
+// broker never see each other's events.
+type Topics struct {
+	Users       string
+	Orders      string
+	Payments    string
+	Inventory   string
+	DeadLetters string
+}
+
+// DefaultTopics are the topic names of docs/events.md.
+func DefaultTopics() Topics { return TopicsWithPrefix("") }
+
+// TopicsWithPrefix returns the default names, each prefixed by prefix
+// (e.g. "t123." gives "t123.bookstore.orders").
+func TopicsWithPrefix(prefix string) Topics {
+	return Topics{
+		Users:       prefix + TopicUsers,
+		Orders:      prefix + TopicOrders,
+		Payments:    prefix + TopicPayments,
+		Inventory:   prefix + TopicInventory,
+		DeadLetters: prefix + TopicDeadLetters,
+	}
+}
+
+// ClientConfig returns the librdkafka settings every Bookstore client shares:
+// bootstrap servers and the optional TLS/SASL settings.
+func ClientConfig(k config.Kafka) (kafka.ConfigMap, error) {
+	if len(k.Brokers) == 0 {
+		return nil, errors.New("events: no Kafka brokers configured")
+	}
+	m := kafka.ConfigMap{
+		"bootstrap.servers": strings.Join(k.Brokers, ","),
+		// Logs go to the Go side (slog) instead of librdkafka's stderr.
+		"go.logs.channel.enable": false,
+		"log_level":              3,
+		// Prefer IPv4 for "localhost" style addresses.
+		"broker.address.family": "v4",
+	}
+	if k.SecurityProtocol != "" {
+		m["security.protocol"] = k.SecurityProtocol
+	}
+	if k.SASLMechanism != "" {
+		m["sasl.mechanisms"] = k.SASLMechanism
+	}
+	if k.SASLUsername != "" {
+		m["sasl.username"] = k.SASLUsername
+		m["sasl.password"] = k.SASLPassword
+	}
+	return m, nil
+}
+
+func merge(base kafka.ConfigMap, extra kafka.ConfigMap) *kafka.ConfigMap {
+	out := kafka.ConfigMap{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range extra {
+		out[k] = v
+	}
+	return &out
+}
+
+// Producer is the idempotent Kafka producer a service uses for its outbox
+// relay and its dead letters. It is safe for concurrent use.
+type Producer struct {
+	p   *kafka.Producer
+	log *slog.Logger
+	// done stops the event drain goroutine.
+	done chan struct{}
+}
+
+// NewProducer returns an idempotent producer (acks=all, ordered retries)
+// tuned for low latency.
+func NewProducer(k config.Kafka, log *slog.Logger) (*Producer, error) {
+	base, err := ClientConfig(k)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	p, err := kafka.NewProducer(merge(base, kafka.ConfigMap{
+		"enable.idempotence": true, // implies acks=all, max.in.flight<=5, ordered retries
+		"acks":               "all",
+		"linger.ms":          1,
+		"compression.type":   "lz4",
+		// A message not acknowledged within this time is reported failed;
+		// the relay then retries the row (consumers deduplicate).
+		"message.timeout.ms": 30000,
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("events: new producer: %w", err)
+	}
+	pr := &Producer{p: p, log: log, done: make(chan struct{})}
+	go pr.drain()
+	return pr, nil
+}
+
+// drain consumes the producer's default event channel: errors (e.g. all
+// brokers down) and any delivery report without its own channel.
+func (p *Producer) drain() {
+	for {
+		select {
+		case <-p.done:
+			return
+		case ev, ok := <-p.p.Events():
+			if !ok {
+				return
+			}
+			switch e := ev.(type) {
+			case kafka.Error:
+				if e.IsFatal() {
+					p.log.Error("kafka producer fatal error", "err", e)
+				} else {
+					p.log.Debug("kafka producer error", "err", e)
+				}
+			case *kafka.Message:
+				if e.TopicPartition.Error != nil {
+					p.log.Warn("kafka delivery failed", "topic", topicOf(e), "err", e.TopicPartition.Error)
+				}
+			}
+		}
+	}
+}
+
+// Close flushes outstanding messages for up to timeout and closes the
+// producer.
+func (p *Producer) Close(timeout time.Duration) {
+	p.p.Flush(int(timeout.Milliseconds()))
+	close(p.done)
+	p.p.Close()
+}
+
+// produce enqueues msg, waiting while librdkafka's local queue is full.
+func (p *Producer) produce(ctx context.Context, msg *kafka.Message, report chan kafka.Event) error {
+	for {
+		err := p.p.Produce(msg, report)
+		if err == nil {
+			return nil
+		}
+		var ke kafka.Error
+		if errors.As(err, &ke) && ke.Code() == kafka.ErrQueueFull {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(5 * time.Millisecond):
+				continue
+			}
+		}
+		return fmt.Errorf("events: produce to %s: %w", topicOf(msg), err)
+	}
+}
+
+// Publish sends one message and waits for the broker's acknowledgement.
+func (p *Producer) Publish(ctx context.Context, topic, key string, value []byte, headers map[string]string) error {
+	report := make(chan kafka.Event, 1)
+	msg := &kafka.Message{
+		TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
+		Key:            []byte(key),
+		Value:          value,
+		Headers:        toHeaders(headers),
+	}
+	if err := p.produce(ctx, msg, report); err != nil {
+		return err
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case ev := <-report:
+		m, ok := ev.(*kafka.Message)
+		if !ok {
+			return fmt.Errorf("events: unexpected delivery event %v", ev)
+		}
+		if m.TopicPartition.Error != nil {
+			return fmt.Errorf("events: deliver to %s: %w", topic, m.TopicPartition.Error)
+		}
+		return nil
+	}
+}
+
+// PublishEvent publishes env directly, bypassing the outbox. Only for tools
+// and tests: services publish through Enqueue so that events and state
+// changes commit together.
+func (p *Producer) PublishEvent(ctx context.Context, topic, key string, env Envelope) error {
+	b, err := env.Marshal()
+	if err != nil {
+		return err
+	}
+	return p.Publish(ctx, topic, key, b, nil)
+}
+
+// Ready reports whether the cluster answers a metadata request in time:
+// the readiness check of every service.
+func (p *Producer) Ready(ctx context.Context) error {
+	timeout := 2 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	if timeout <= 0 {
+		return fmt.Errorf("kafka: %w", context.DeadlineExceeded)
+	}
+	md, err := p.p.GetMetadata(nil, false, int(timeout.Milliseconds()))
+	if err != nil {
+		return fmt.Errorf("kafka: metadata: %w", err)
+	}
+	if len(md.Brokers) == 0 {
+		return errors.New("kafka: no brokers in metadata")
+	}
+	if err := p.p.GetFatalError(); err != nil {
+		return fmt.Errorf("kafka: producer fatal error: %w", err)
+	}
+	return nil
+}
+
+// EnsureTopics creates the given topics with the configured partitions and
+// replication if they do not exist yet. It is idempotent and safe to call
+// from several replicas at once. Broker-side auto creation is off, so every
+// service ensures the topics it produces to before it starts its relay.
+func (p *Producer) EnsureTopics(ctx context.Context, k config.Kafka, topics ...string) error {
+	admin, err := kafka.NewAdminClientFromProducer(p.p)
+	if err != nil {
+		return fmt.Errorf("events: admin client: %w", err)
+	}
+	defer admin.Close()
+	return ensureTopics(ctx, admin, k, topics)
+}
+
+func ensureTopics(ctx context.Context, admin *kafka.AdminClient, k config.Kafka, topics []string) error {
+	partitions, replication := k.TopicPartitions, k.TopicReplication
+	if partitions <= 0 {
+		partitions = 1
+	}
+	if replication <= 0 {
+		replication = 1
+	}
+	seen := map[string]bool{}
+	var specs []kafka.TopicSpecification
+	for _, t := range topics {
+		if t == "" || seen[t] {
+			continue
+		}
+		seen[t] = true
+		specs = append(specs, kafka.TopicSpecification{
+			Topic:             t,
+			NumPartitions:     partitions,
+			ReplicationFactor: replication,
+		})
+	}
+	if len(specs) == 0 {
+		return nil
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+	}
+	res, err := admin.CreateTopics(ctx, specs, kafka.SetAdminOperationTimeout(10*time.Second))
+	if err != nil {
+		return fmt.Errorf("events: create topics: %w", err)
+	}
+	var errs []error
+	for _, r := range res {
+		switch r.Error.Code() {
+		case kafka.ErrNoError, kafka.ErrTopicAlreadyExists:
+		default:
+			errs = append(errs, fmt.Errorf("topic %s: %w", r.Topic, r.Error))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("events: create topics: %w", errors.Join(errs...))
+	}
+	// Creation is asynchronous on the brokers: wait until every topic has
+	// leaders so the first produce does not fail with unknown topic.
+	for {
+		md, err := admin.GetMetadata(nil, true, 5000)
+		if err == nil {
+			ready := true
+			for _, s := range specs {
+				tm, ok := md.Topics[s.Topic]
+				if !ok || tm.Error.Code() != kafka.ErrNoError || len(tm.Partitions) == 0 {
+					ready = false
+					break
+				}
+				for _, pm := range tm.Partitions {
+					if pm.Leader < 0 {
+						ready = false
+					}
+				}
+			}
+			if ready {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("events: wait for topics: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func toHeaders(h map[string]string) []kafka.Header {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make([]kafka.Header, 0, len(h))
+	for k, v := range h {
+		out = append(out, kafka.Header{Key: k, Value: []byte(v)})
+	}
+	return out
+}
+
+func topicOf(m *kafka.Message) string {
+	if m.TopicPartition.Topic == nil {
+		return ""
+	}
+	return *m.TopicPartition.Topic
+}
