@@ -74,7 +74,7 @@ func Load(service string, getenv func(string) string) (Config, error) {
 	c := Config{
 		Service:       service,
 		HTTPAddr:      get("BOOKSTORE_HTTP_ADDR", ":8080"),
-		DatabaseURL:   get("BOOKSTORE_DATABASE_URL", fmt.Sprintf("postgres://bookstore:bookstore@127.0.0.1:54432/%s?sslmode=disable", service)),
+		DatabaseURL:   get("BOOKSTORE_DATABASE_URL", fmt.Sprintf("postgres://postgres@127.0.0.1:54432/bookstore_%s?sslmode=disable", service)),
 		RedisURL:      get("BOOKSTORE_REDIS_URL", "redis://127.0.0.1:54379/0"),
 		AdminEmail:    get("BOOKSTORE_ADMIN_EMAIL", ""),
 		AdminPassword: getenv("BOOKSTORE_ADMIN_PASSWORD"),
