@@ -58,7 +58,8 @@ build_kubernetes() {
       echo "require k8s.io/kubernetes v$KUBERNETES_VERSION"
       echo
       # every staging module kubernetes requires as v0.0.0 is published as v0.<minor>.<patch>
-      grep -oE '^[[:space:]]*k8s\.io/[A-Za-z0-9._/-]+ v0\.0\.0' "$gomod" | awk '{print $1}' | sort -u |
+      # (exactly v0.0.0: pseudo-versions such as k8s.io/utils v0.0.0-2026... are real versions)
+      grep -E '^[[:space:]]*k8s\.io/[A-Za-z0-9._/-]+ v0\.0\.0[[:space:]]*(//.*)?$' "$gomod" | awk '{print $1}' | sort -u |
         while read -r m; do echo "replace $m => $m v$K8S_LIB_VERSION"; done
     } >"$dir/go.mod"
     cat >"$dir/tools.go" <<'GO'
@@ -71,8 +72,7 @@ import (
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 GO
-    (cd "$dir" && go mod tidy -e >/dev/null 2>&1 || true)
-    (cd "$dir" && go get "k8s.io/kubernetes@v$KUBERNETES_VERSION" "k8s.io/kubernetes/cmd/kube-apiserver@v$KUBERNETES_VERSION" "k8s.io/kubernetes/cmd/kubectl@v$KUBERNETES_VERSION") \
+    (cd "$dir" && go mod tidy) \
       || die "resolving the dependencies of k8s.io/kubernetes v$KUBERNETES_VERSION failed (see above)"
     touch "$dir/.ready"
   fi
