@@ -1,12 +1,14 @@
 package httpx
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -61,4 +63,38 @@ func decodeError(err error) *Error {
 	default:
 		return BadRequest("malformed JSON body")
 	}
+}
+
+// Limit parses the "limit" query parameter: def when absent, 400 unless it is
+// an integer in [1, max].
+func Limit(r *http.Request, def, max int) (int, error) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > max {
+		return 0, BadRequest(fmt.Sprintf("limit must be an integer between 1 and %d", max))
+	}
+	return n, nil
+}
+
+// EncodeCursor makes an opaque pagination cursor of v (JSON, base64url).
+func EncodeCursor(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeCursor reads the "cursor" query parameter into v; it reports false
+// when there is none, and a 400 error when it is not one EncodeCursor made.
+func DecodeCursor(r *http.Request, v any) (bool, error) {
+	s := r.URL.Query().Get("cursor")
+	if s == "" {
+		return false, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, v) != nil {
+		return false, BadRequest("invalid cursor")
+	}
+	return true, nil
 }

@@ -1,0 +1,11 @@
+// Command inventory is the inventory service: `inventory` (or `inventory
+// serve`) runs the server, `inventory migrate` applies its migrations and
+// exits.
+package main
+
+import (
+	"github.com/bookstore-platform/bookstore/internal/platform/app"
+	"github.com/bookstore-platform/bookstore/services/inventory"
+)
+
+func main() { app.Main("inventory", inventory.Build()) }

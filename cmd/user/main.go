@@ -1,0 +1,10 @@
+// Command user is the user service: `user` (or `user serve`) runs the
+// server, `user migrate` applies its migrations and exits.
+package main
+
+import (
+	"github.com/bookstore-platform/bookstore/internal/platform/app"
+	"github.com/bookstore-platform/bookstore/services/user"
+)
+
+func main() { app.Main("user", user.Build(user.Options{})) }

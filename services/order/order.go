@@ -1,0 +1,384 @@
+// Package order is the order service: users place orders for books (priced
+// through the inventory service) and read them. Placing an order stores it
+// Pending with its items and the OrderCreated event in one transaction; the
+// order saga then completes or fails it.
+package order
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bookstore-platform/bookstore/internal/platform/app"
+	"github.com/bookstore-platform/bookstore/internal/platform/auth"
+	"github.com/bookstore-platform/bookstore/internal/platform/events"
+	"github.com/bookstore-platform/bookstore/internal/platform/httpx"
+	"github.com/bookstore-platform/bookstore/internal/platform/idempotency"
+)
+
+//go:embed openapi.json
+var openapiDoc []byte
+
+// OpenAPI returns the service's OpenAPI 3 document.
+func OpenAPI() []byte { return openapiDoc }
+
+// Order statuses.
+const (
+	StatusPending   = "Pending"
+	StatusCompleted = "Completed"
+	StatusFailed    = "Failed"
+)
+
+// Limits.
+const (
+	MaxBooksPerOrder = 100
+	DefaultLimit     = 20
+	MaxLimit         = 100
+)
+
+// Options tune the service; the zero value is production.
+type Options struct {
+	// Topics names the Kafka topics (default events.DefaultTopics()).
+	Topics *events.Topics
+	// Catalog overrides the inventory client (default: HTTP to
+	// BOOKSTORE_INVENTORY_URL).
+	Catalog Catalog
+}
+
+// Service holds the order service's handlers.
+type Service struct {
+	pool    *pgxpool.Pool
+	auth    *auth.Authenticator
+	catalog Catalog
+	topics  events.Topics
+}
+
+// Build returns the app builder of the order service.
+func Build(opts Options) app.Builder {
+	return func(ctx context.Context, d app.Deps) (app.Service, error) {
+		s := New(d, opts)
+		return app.Service{Routes: s.Routes, OpenAPI: openapiDoc}, nil
+	}
+}
+
+// New returns the service over d.
+func New(d app.Deps, opts Options) *Service {
+	s := &Service{pool: d.Pool, auth: d.Auth, catalog: opts.Catalog, topics: events.DefaultTopics()}
+	if s.catalog == nil {
+		s.catalog = NewHTTPCatalog(d.Config.InventoryURL)
+	}
+	if opts.Topics != nil {
+		s.topics = *opts.Topics
+	}
+	return s
+}
+
+// Routes registers the API on r.
+func (s *Service) Routes(r *mux.Router) {
+	r.Handle("/api/orders", s.auth.Require(httpx.Handle(s.create))).Methods(http.MethodPost)
+	r.Handle("/api/orders", s.auth.Require(httpx.Handle(s.list))).Methods(http.MethodGet)
+	r.Handle("/api/orders/{id}", s.auth.Require(httpx.Handle(s.get))).Methods(http.MethodGet)
+}
+
+// Item is one line of an order.
+type Item struct {
+	BookID   string `json:"bookId"`
+	Price    int64  `json:"price"`
+	Quantity int64  `json:"quantity"`
+}
+
+// Order is the API representation of an order.
+type Order struct {
+	ID                   string    `json:"id"`
+	UserID               string    `json:"userId"`
+	Status               string    `json:"status"`
+	CreatedAt            time.Time `json:"createdAt"`
+	UpdatedAt            time.Time `json:"updatedAt"`
+	IsPaymentProcessed   bool      `json:"isPaymentProcessed"`
+	IsInventoryProcessed bool      `json:"isInventoryProcessed"`
+	FailReason           string    `json:"failReason"`
+	TotalPrice           int64     `json:"totalPrice"`
+	Items                []Item    `json:"items"`
+}
+
+type createRequest struct {
+	BookIDs []string `json:"bookIds"`
+}
+
+type createResponse struct {
+	OrderID string `json:"orderId"`
+	Status  string `json:"status"`
+}
+
+func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.MustPrincipal(r)
+	if err != nil {
+		return err
+	}
+	key, err := idempotency.Key(r)
+	if err != nil {
+		return err
+	}
+	var in createRequest
+	if err := httpx.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	if len(in.BookIDs) == 0 {
+		return httpx.BadRequest("bookIds must list at least one book id")
+	}
+	if len(in.BookIDs) > MaxBooksPerOrder {
+		return httpx.BadRequest(fmt.Sprintf("an order may hold at most %d books", MaxBooksPerOrder))
+	}
+	// Count quantities; remember first-seen order for stable items.
+	qty := map[string]int64{}
+	var ids, malformed []string
+	for _, raw := range in.BookIDs {
+		id, err := uuid.Parse(strings.TrimSpace(raw))
+		if err != nil {
+			malformed = append(malformed, raw)
+			continue
+		}
+		k := id.String()
+		if qty[k] == 0 {
+			ids = append(ids, k)
+		}
+		qty[k]++
+	}
+	hash := idempotency.Hash(append([]string{"POST /api/orders"}, in.BookIDs...)...)
+	ctx := r.Context()
+	if key != "" {
+		stored, err := idempotency.Lookup(ctx, s.pool, p.UserID, key, hash)
+		if err != nil {
+			return err
+		}
+		if stored != nil {
+			stored.Write(w)
+			return nil
+		}
+	}
+
+	found := map[string]CatalogBook{}
+	if len(ids) > 0 {
+		if found, err = s.catalog.Books(ctx, p.Token, ids); err != nil {
+			return err
+		}
+	}
+	unknown := malformed
+	for _, id := range ids {
+		if _, ok := found[id]; !ok {
+			unknown = append(unknown, id)
+		}
+	}
+	if len(unknown) > 0 {
+		return httpx.Unprocessable("unknown book ids: " + strings.Join(unknown, ", "))
+	}
+
+	orderID := uuid.Must(uuid.NewV7())
+	items := make([]events.OrderItem, 0, len(ids))
+	var total int64
+	for _, id := range ids {
+		it := events.OrderItem{BookID: id, Price: found[id].Price, Quantity: qty[id]}
+		total += it.Price * it.Quantity
+		items = append(items, it)
+	}
+	env, err := events.New(events.TypeOrderCreated, events.OrderCreated{
+		OrderID: orderID.String(), UserID: p.UserID, Items: items, TotalPrice: total,
+	})
+	if err != nil {
+		return err
+	}
+	out := createResponse{OrderID: orderID.String(), Status: StatusPending}
+	var replay *idempotency.Response
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if key != "" {
+			stored, err := idempotency.Claim(ctx, tx, p.UserID, key, hash)
+			if err != nil || stored != nil {
+				replay = stored
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO orders (id, user_id, status, total_price) VALUES ($1, $2, 'Pending', $3)`,
+			orderID, p.UserID, total); err != nil {
+			return fmt.Errorf("insert order: %w", err)
+		}
+		for _, it := range items {
+			if _, err := tx.Exec(ctx, `INSERT INTO order_items (order_id, book_id, price, quantity) VALUES ($1, $2, $3, $4)`,
+				orderID, it.BookID, it.Price, it.Quantity); err != nil {
+				return fmt.Errorf("insert order item: %w", err)
+			}
+		}
+		if err := events.Enqueue(ctx, tx, s.topics.Orders, orderID.String(), env); err != nil {
+			return err
+		}
+		if key != "" {
+			return idempotency.Save(ctx, tx, p.UserID, key, http.StatusAccepted, out)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if replay != nil {
+		replay.Write(w)
+		return nil
+	}
+	w.Header().Set("Location", "/api/orders/"+orderID.String())
+	httpx.WriteJSON(w, http.StatusAccepted, out)
+	return nil
+}
+
+const orderColumns = `id::text, user_id::text, status, created_at, updated_at, is_payment_processed,
+	is_inventory_processed, fail_reason, total_price`
+
+func scanOrder(row pgx.CollectableRow) (Order, error) {
+	var o Order
+	err := row.Scan(&o.ID, &o.UserID, &o.Status, &o.CreatedAt, &o.UpdatedAt, &o.IsPaymentProcessed,
+		&o.IsInventoryProcessed, &o.FailReason, &o.TotalPrice)
+	o.CreatedAt, o.UpdatedAt = o.CreatedAt.UTC(), o.UpdatedAt.UTC()
+	o.Items = []Item{}
+	return o, err
+}
+
+// withItems loads the items of orders.
+func (s *Service) withItems(ctx context.Context, orders []Order) error {
+	if len(orders) == 0 {
+		return nil
+	}
+	idx := make(map[string]int, len(orders))
+	ids := make([]string, len(orders))
+	for i, o := range orders {
+		idx[o.ID], ids[i] = i, o.ID
+	}
+	rows, err := s.pool.Query(ctx, `SELECT order_id::text, book_id::text, price, quantity FROM order_items
+		WHERE order_id = ANY($1::uuid[]) ORDER BY order_id, book_id`, ids)
+	if err != nil {
+		return fmt.Errorf("load order items: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			orderID string
+			it      Item
+		)
+		if err := rows.Scan(&orderID, &it.BookID, &it.Price, &it.Quantity); err != nil {
+			return fmt.Errorf("load order items: %w", err)
+		}
+		o := &orders[idx[orderID]]
+		o.Items = append(o.Items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load order items: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) get(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.MustPrincipal(r)
+	if err != nil {
+		return err
+	}
+	notFound := httpx.NotFound("order not found")
+	id, err := uuid.Parse(mux.Vars(r)["id"])
+	if err != nil {
+		return notFound
+	}
+	rows, err := s.pool.Query(r.Context(), `SELECT `+orderColumns+` FROM orders WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("get order: %w", err)
+	}
+	o, err := pgx.CollectExactlyOneRow(rows, scanOrder)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return notFound
+	}
+	if err != nil {
+		return fmt.Errorf("get order: %w", err)
+	}
+	// Another user's order is indistinguishable from a missing one.
+	if o.UserID != p.UserID && !p.IsAdmin() {
+		return notFound
+	}
+	orders := []Order{o}
+	if err := s.withItems(r.Context(), orders); err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, orders[0])
+	return nil
+}
+
+// OrderList is the response of GET /api/orders.
+type OrderList struct {
+	Items      []Order `json:"items"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+type listCursor struct {
+	CreatedAt time.Time `json:"t"`
+	ID        uuid.UUID `json:"i"`
+}
+
+func (s *Service) list(w http.ResponseWriter, r *http.Request) error {
+	p, err := auth.MustPrincipal(r)
+	if err != nil {
+		return err
+	}
+	all := false
+	switch r.URL.Query().Get("scope") {
+	case "", "mine":
+	case "all":
+		if !p.IsAdmin() {
+			return httpx.Forbidden("scope=all requires role admin")
+		}
+		all = true
+	default:
+		return httpx.BadRequest("scope must be mine or all")
+	}
+	limit, err := httpx.Limit(r, DefaultLimit, MaxLimit)
+	if err != nil {
+		return err
+	}
+	var cur listCursor
+	hasCursor, err := httpx.DecodeCursor(r, &cur)
+	if err != nil {
+		return err
+	}
+	q := `SELECT ` + orderColumns + ` FROM orders WHERE true`
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if !all {
+		q += ` AND user_id = ` + arg(p.UserID)
+	}
+	if hasCursor {
+		q += fmt.Sprintf(` AND (created_at, id) < (%s, %s)`, arg(cur.CreatedAt), arg(cur.ID))
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ` + arg(limit+1)
+	rows, err := s.pool.Query(r.Context(), q, args...)
+	if err != nil {
+		return fmt.Errorf("list orders: %w", err)
+	}
+	orders, err := pgx.CollectRows(rows, scanOrder)
+	if err != nil {
+		return fmt.Errorf("list orders: %w", err)
+	}
+	out := OrderList{Items: orders}
+	if len(orders) > limit {
+		out.Items = orders[:limit]
+		last := out.Items[limit-1]
+		next := httpx.EncodeCursor(listCursor{CreatedAt: last.CreatedAt, ID: uuid.MustParse(last.ID)})
+		out.NextCursor = &next
+	}
+	if err := s.withItems(r.Context(), out.Items); err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
