@@ -317,4 +317,3 @@ func (s *Service) delete(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
-

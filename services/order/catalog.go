@@ -71,4 +71,3 @@ func (c *HTTPCatalog) Books(ctx context.Context, token string, ids []string) (ma
 	}
 	return out, nil
 }
-

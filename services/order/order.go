@@ -381,4 +381,3 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) error {
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
-
