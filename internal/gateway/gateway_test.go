@@ -1,0 +1,109 @@
+package gateway
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// upstream answers with the service name and the path it received.
+func upstream(t *testing.T, name string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]string{"service": name, "path": r.URL.RequestURI(), "auth": r.Header.Get("Authorization")})
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func TestGatewayRoutesLikeTheIngress(t *testing.T) {
+	ups := map[string]string{}
+	for _, s := range []string{"user", "token", "inventory", "order"} {
+		ups[s] = upstream(t, s)
+	}
+	routes, err := Routes(ups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := httptest.NewServer(Handler(routes, slog.New(slog.DiscardHandler)))
+	defer gw.Close()
+
+	tests := []struct {
+		path, service, upstreamPath string
+		status                      int
+	}{
+		{"/api/users/login", "user", "/api/users/login", 200},
+		{"/api/tokens/balance", "token", "/api/tokens/balance", 200},
+		{"/api/books?limit=2&cursor=x", "inventory", "/api/books?limit=2&cursor=x", 200},
+		{"/api/books/42", "inventory", "/api/books/42", 200},
+		{"/api/orders", "order", "/api/orders", 200},
+		{"/swagger/order/", "order", "/swagger/", 200},
+		{"/swagger/token/openapi.json", "token", "/openapi.json", 200},
+		{"/api/booksellers", "", "", 404},
+		{"/nothing", "", "", 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, gw.URL+tt.path, nil)
+			req.Header.Set("Authorization", "Bearer abc")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d (%s)", resp.StatusCode, tt.status, body)
+			}
+			if tt.status != 200 {
+				if !strings.Contains(string(body), `"code":"not_found"`) {
+					t.Fatalf("404 body %s is not the JSON error", body)
+				}
+				return
+			}
+			var got map[string]string
+			if err := json.Unmarshal(body, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got["service"] != tt.service || got["path"] != tt.upstreamPath || got["auth"] != "Bearer abc" {
+				t.Fatalf("routed to %v, want %s %s with the Authorization header", got, tt.service, tt.upstreamPath)
+			}
+		})
+	}
+}
+
+func TestGatewayUpstreamDownIs502JSON(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	dead := srv.URL
+	srv.Close()
+	routes, err := Routes(map[string]string{"user": dead, "token": dead, "inventory": dead, "order": dead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := httptest.NewServer(Handler(routes, slog.New(slog.DiscardHandler)))
+	defer gw.Close()
+	resp, err := http.Get(gw.URL + "/api/orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "order service is not reachable") {
+		t.Fatalf("got %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestRoutesRejectsBadConfig(t *testing.T) {
+	for name, ups := range map[string]map[string]string{
+		"missing order": {"user": "http://a", "token": "http://b", "inventory": "http://c"},
+		"not a URL":     {"user": "http://a", "token": "http://b", "inventory": "http://c", "order": "ftp://d"},
+	} {
+		if _, err := Routes(ups); err == nil {
+			t.Errorf("%s: Routes accepted %v", name, ups)
+		}
+	}
+}
