@@ -139,6 +139,11 @@ func (r *Relay) lead(ctx context.Context) error {
 
 	nextPurge := time.Now()
 	for {
+		// Notifications buffered so far belong to commits that happened
+		// before this round's read, which will see their rows. Drop them
+		// before reading, never after: a commit landing during the round
+		// must still wake the next one.
+		drainNotifications(conn)
 		n, err := r.publishBatch(ctx, conn)
 		if err != nil {
 			return err
@@ -149,9 +154,6 @@ func (r *Relay) lead(ctx context.Context) error {
 			}
 			nextPurge = time.Now().Add(10 * time.Minute)
 		}
-		// Notifications that arrived during the round are buffered on the
-		// connection; that round already saw their rows, so drop them.
-		drainNotifications(conn)
 		if n >= r.opts.BatchSize {
 			continue
 		}

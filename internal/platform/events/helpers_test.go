@@ -1,0 +1,152 @@
+package events_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bookstore-platform/bookstore/internal/platform/config"
+	"github.com/bookstore-platform/bookstore/internal/platform/events"
+	"github.com/bookstore-platform/bookstore/internal/testenv"
+)
+
+// newDB returns a pool on a fresh database holding the common outbox/inbox
+// migration.
+func newDB(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	dsn := testenv.Postgres(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		t.Fatalf("pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	sql, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "migrations", "common", "0001_outbox_inbox.up.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, string(sql)); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return pool
+}
+
+func kafkaConfig(t *testing.T, partitions int) config.Kafka {
+	t.Helper()
+	return config.Kafka{Brokers: []string{testenv.Kafka(t)}, TopicPartitions: partitions, TopicReplication: 1}
+}
+
+func newProducer(t *testing.T, k config.Kafka) *events.Producer {
+	t.Helper()
+	p, err := events.NewProducer(k, nil)
+	if err != nil {
+		t.Fatalf("producer: %v", err)
+	}
+	t.Cleanup(func() { p.Close(5 * time.Second) })
+	return p
+}
+
+func ensure(t *testing.T, p *events.Producer, k config.Kafka, topics ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := p.EnsureTopics(ctx, k, topics...); err != nil {
+		t.Fatalf("ensure topics: %v", err)
+	}
+}
+
+// readTopic reads n messages from topic with a throwaway consumer group,
+// failing the test if they do not arrive within timeout.
+func readTopic(t *testing.T, k config.Kafka, topic string, n int, timeout time.Duration) []*kafka.Message {
+	t.Helper()
+	base, err := events.ClientConfig(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base["group.id"] = testenv.Name(t, "reader")
+	base["auto.offset.reset"] = "earliest"
+	base["enable.auto.commit"] = false
+	c, err := kafka.NewConsumer(&base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Subscribe(topic, nil); err != nil {
+		t.Fatal(err)
+	}
+	var out []*kafka.Message
+	deadline := time.Now().Add(timeout)
+	for len(out) < n && time.Now().Before(deadline) {
+		m, err := c.ReadMessage(200 * time.Millisecond)
+		if err != nil {
+			continue
+		}
+		out = append(out, m)
+	}
+	if len(out) < n {
+		t.Fatalf("read %d of %d messages from %s within %s", len(out), n, topic, timeout)
+	}
+	return out
+}
+
+// expectNoMore fails if topic has more than n messages after waiting wait.
+func countTopic(t *testing.T, k config.Kafka, topic string, wait time.Duration) int {
+	t.Helper()
+	base, err := events.ClientConfig(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base["group.id"] = testenv.Name(t, "counter")
+	base["auto.offset.reset"] = "earliest"
+	base["enable.auto.commit"] = false
+	c, err := kafka.NewConsumer(&base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Subscribe(topic, nil); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		if _, err := c.ReadMessage(200 * time.Millisecond); err == nil {
+			n++
+		}
+	}
+	return n
+}
+
+func header(m *kafka.Message, key string) string {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+func runInBackground(t *testing.T, run func(context.Context) error) (stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	stopped := false
+	var result error
+	stop = func() error {
+		if !stopped {
+			stopped = true
+			cancel()
+			result = <-done
+		}
+		return result
+	}
+	t.Cleanup(func() { _ = stop() })
+	return stop
+}
