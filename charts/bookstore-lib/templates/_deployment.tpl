@@ -51,7 +51,9 @@ spec:
         - name: {{ $v.component }}
           image: {{ include "bookstore-lib.image" . | quote }}
           imagePullPolicy: {{ $v.image.pullPolicy }}
+          {{- if not $v.useImageEntrypoint }}
           command: [{{ printf "/usr/local/bin/%s" $v.component | quote }}]
+          {{- end }}
           ports:
             - name: http
               containerPort: {{ $v.httpPort }}
