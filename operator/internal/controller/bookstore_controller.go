@@ -1,0 +1,707 @@
+// Package controller reconciles Bookstore resources into the running system.
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
+	"github.com/bookstore-platform/bookstore/operator/internal/render"
+)
+
+// errRetry asks for a quick retry after a race with the cache.
+var errRetry = errors.New("retry: the cache is behind")
+
+// waitExternal is how long the operator waits before looking again at an
+// external Secret it does not watch.
+const waitExternal = 30 * time.Second
+
+// BookstoreReconciler reconciles a Bookstore into Secrets, the managed
+// infrastructure, per-version migration Jobs, the services rendered from the
+// Helm charts and an Ingress.
+type BookstoreReconciler struct {
+	Client   client.Client
+	Scheme   *runtime.Scheme
+	Recorder events.EventRecorder
+}
+
+// +kubebuilder:rbac:groups=bookstore.dev,resources=bookstores,verbs=get;list;watch
+// +kubebuilder:rbac:groups=bookstore.dev,resources=bookstores/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=bookstore.dev,resources=bookstores/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=secrets;services;configmaps,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// SetupWithManager registers the controller and its watches on every kind it owns.
+func (r *BookstoreReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.Bookstore{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&corev1.Secret{}).
+		Owns(&corev1.ConfigMap{}).
+		Owns(&corev1.Service{}).
+		Owns(&appsv1.Deployment{}).
+		Owns(&appsv1.StatefulSet{}).
+		Owns(&batchv1.Job{}).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
+		Owns(&networkingv1.Ingress{}).
+		Named("bookstore").
+		Complete(r)
+}
+
+// pass collects what one reconcile found and did.
+type pass struct {
+	b          *v1alpha1.Bookstore
+	desired    map[objectKey]bool
+	components []v1alpha1.ComponentStatus
+	// waitExternal: something the operator does not watch is missing
+	waitExternal bool
+}
+
+func (p *pass) component(name string, ready bool, version, msg string) {
+	p.components = append(p.components, v1alpha1.ComponentStatus{Name: name, Ready: ready, Version: version, Message: msg})
+}
+
+// Reconcile drives one Bookstore one step towards its spec.
+func (r *BookstoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := logf.FromContext(ctx)
+	b := &v1alpha1.Bookstore{}
+	if err := r.Client.Get(ctx, req.NamespacedName, b); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !b.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil // the garbage collector removes the dependents
+	}
+	p := &pass{b: b, desired: map[objectKey]bool{}}
+	res, err := r.reconcile(ctx, p)
+	if errors.Is(err, errRetry) {
+		return ctrl.Result{RequeueAfter: time.Second}, nil
+	}
+	if err != nil {
+		log.Error(err, "reconcile failed")
+		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, "ReconcileError", "Reconcile", "%s", err.Error())
+		return ctrl.Result{}, err
+	}
+	return res, nil
+}
+
+func (r *BookstoreReconciler) reconcile(ctx context.Context, p *pass) (ctrl.Result, error) {
+	b := p.b
+	spec := &b.Spec
+	names := render.Names{Bookstore: b.Name}
+
+	// 1. Generated Secrets: created once, never rotated.
+	var creds *corev1.Secret
+	if spec.Postgres.External == nil || spec.Redis.External == nil {
+		owned := spec.Postgres.External != nil || (spec.Postgres.Managed != nil && spec.Postgres.Managed.Storage.ReclaimPolicy == v1alpha1.ReclaimDelete)
+		s, created, err := r.ensureGenerated(ctx, b, names.Credentials(), owned, genCredentials)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		creds = s
+		if created {
+			r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "SecretGenerated", "Generate", "generated Secret %s with the infrastructure passwords", s.Name)
+		}
+	}
+	if spec.Auth.JWTSecretName == "" {
+		if _, created, err := r.ensureGenerated(ctx, b, names.JWT(), true, genJWT); err != nil {
+			return ctrl.Result{}, err
+		} else if created {
+			r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "SecretGenerated", "Generate", "generated Secret %s with an Ed25519 key pair", names.JWT())
+		}
+	}
+	if spec.Auth.AdminSecretName == "" {
+		if _, created, err := r.ensureGenerated(ctx, b, names.Admin(), true, genAdmin); err != nil {
+			return ctrl.Result{}, err
+		} else if created {
+			r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "SecretGenerated", "Generate", "generated Secret %s with the admin account", names.Admin())
+		}
+	}
+
+	// 2. Managed infrastructure and the Secrets derived from the credentials.
+	var infra []*unstructured.Unstructured
+	add := func(objs []*unstructured.Unstructured, err error) error {
+		if err != nil {
+			return err
+		}
+		infra = append(infra, objs...)
+		return nil
+	}
+	if spec.Postgres.External == nil {
+		if err := add(managedPostgres(b)); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if spec.Redis.External == nil {
+		if err := add(managedRedis(b)); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if spec.Kafka.External == nil {
+		if err := add(managedKafka(b)); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if creds != nil {
+		if err := add(managedSecrets(b, creds)); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	for _, u := range infra {
+		if _, err := r.applyOwned(ctx, p, u); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	// 3. Infrastructure readiness.
+	postgresReady, err := r.postgresReady(ctx, p)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	redisReady, err := r.redisReady(ctx, p)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	kafkaReady, err := r.kafkaReady(ctx, p)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	authMsg, err := r.authReady(ctx, b)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	infraReady := postgresReady && redisReady && kafkaReady && authMsg == ""
+
+	// 4. Services: migration Job first, the Deployment only after it succeeded.
+	image := render.Image(spec)
+	var migrations []migration
+	var services []serviceState
+	for _, svc := range render.Services() {
+		values, err := render.ServiceValues(b, svc)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		objs, err := render.Chart(ctx, svc, b.Name, b.Namespace, values)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		var job, deploy *unstructured.Unstructured
+		for _, u := range objs {
+			p.desired[keyOf(u)] = true
+			switch u.GetKind() {
+			case "Job":
+				job = u
+				continue
+			case "Deployment":
+				deploy = u
+				continue
+			}
+			if _, err := r.applyOwned(ctx, p, u); err != nil {
+				return ctrl.Result{}, err
+			}
+		}
+		if job == nil || deploy == nil {
+			return ctrl.Result{}, fmt.Errorf("chart %s rendered no migration Job or no Deployment", svc)
+		}
+		m := migration{service: svc, job: job.GetName()}
+		if postgresReady && authMsg == "" {
+			created, err := r.applyOwned(ctx, p, job)
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			if created {
+				r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "MigrationStarted", "Migrate", "migration Job %s for %s started", job.GetName(), image)
+			}
+			if err := r.jobState(ctx, b.Namespace, &m); err != nil {
+				return ctrl.Result{}, err
+			}
+		} else {
+			m.state, m.message = "Waiting", "waiting for PostgreSQL"
+		}
+		migrations = append(migrations, m)
+
+		st := serviceState{service: svc, name: deploy.GetName()}
+		if m.state == "Succeeded" && infraReady {
+			wrote, err := r.applyOwned(ctx, p, deploy)
+			if err != nil {
+				return ctrl.Result{}, err
+			}
+			if wrote {
+				log := logf.FromContext(ctx)
+				log.Info("applied deployment", "deployment", deploy.GetName(), "image", image)
+			}
+		}
+		if err := r.deploymentState(ctx, b.Namespace, image, &st); err != nil {
+			return ctrl.Result{}, err
+		}
+		if m.state != "Succeeded" && st.message == "" {
+			st.message = "waiting for migration " + m.job
+		}
+		services = append(services, st)
+	}
+
+	// 5. Ingress, from the umbrella chart.
+	ingObjs, err := render.Chart(ctx, "bookstore", b.Name, b.Namespace, render.IngressValues(b))
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	for _, u := range ingObjs {
+		p.desired[keyOf(u)] = true
+		if _, err := r.applyOwned(ctx, p, u); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+
+	// 6. Delete what this Bookstore owns and no longer wants (an HPA after
+	// autoscaling was turned off, old migration Jobs, a disabled Ingress...).
+	if err := r.prune(ctx, p); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	// 7. Status.
+	for _, s := range services {
+		p.component(s.service, s.available, s.version, s.message)
+	}
+	url, err := r.entryURL(ctx, b)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if authMsg != "" {
+		p.component("auth", false, "", authMsg)
+	}
+	if err := r.updateStatus(ctx, p, infraReady, migrations, services, url); err != nil {
+		return ctrl.Result{}, err
+	}
+	if p.waitExternal {
+		return ctrl.Result{RequeueAfter: waitExternal}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+// applyOwned sets b as controller of u, records u as desired and applies it.
+func (r *BookstoreReconciler) applyOwned(ctx context.Context, p *pass, u *unstructured.Unstructured) (bool, error) {
+	u = u.DeepCopy()
+	if u.GetNamespace() == "" {
+		u.SetNamespace(p.b.Namespace)
+	}
+	setOwner(u, p.b)
+	p.desired[keyOf(u)] = true
+	return r.apply(ctx, u)
+}
+
+func statefulSetReady(s *appsv1.StatefulSet) (bool, string) {
+	want := int32(1)
+	if s.Spec.Replicas != nil {
+		want = *s.Spec.Replicas
+	}
+	if s.Status.ObservedGeneration < s.Generation {
+		return false, "rollout in progress"
+	}
+	if s.Status.ReadyReplicas < want {
+		return false, fmt.Sprintf("%d of %d pods ready", s.Status.ReadyReplicas, want)
+	}
+	return true, ""
+}
+
+func (r *BookstoreReconciler) postgresReady(ctx context.Context, p *pass) (bool, error) {
+	b := p.b
+	if ext := b.Spec.Postgres.External; ext != nil {
+		msg, err := r.checkSecret(ctx, b.Namespace, ext.SecretName, render.Services()...)
+		if err != nil {
+			return false, err
+		}
+		p.waitExternal = p.waitExternal || msg != ""
+		p.component("postgres", msg == "", "", msg)
+		return msg == "", nil
+	}
+	return r.statefulSetComponent(ctx, p, "postgres", render.Names{Bookstore: b.Name}.Postgres())
+}
+
+func (r *BookstoreReconciler) kafkaReady(ctx context.Context, p *pass) (bool, error) {
+	b := p.b
+	if ext := b.Spec.Kafka.External; ext != nil {
+		keys := []string{"brokers"}
+		if ext.SASLMechanism != "" {
+			keys = append(keys, "username", "password")
+		}
+		msg, err := r.checkSecret(ctx, b.Namespace, ext.SecretName, keys...)
+		if err != nil {
+			return false, err
+		}
+		p.waitExternal = p.waitExternal || msg != ""
+		p.component("kafka", msg == "", "", msg)
+		return msg == "", nil
+	}
+	return r.statefulSetComponent(ctx, p, "kafka", render.Names{Bookstore: b.Name}.Kafka())
+}
+
+func (r *BookstoreReconciler) statefulSetComponent(ctx context.Context, p *pass, component, name string) (bool, error) {
+	s := &appsv1.StatefulSet{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: p.b.Namespace, Name: name}, s); err != nil {
+		if apierrors.IsNotFound(err) {
+			p.component(component, false, "", "StatefulSet "+name+" not created yet")
+			return false, nil
+		}
+		return false, fmt.Errorf("get statefulset %s: %w", name, err)
+	}
+	ok, msg := statefulSetReady(s)
+	p.component(component, ok, "", msg)
+	return ok, nil
+}
+
+func (r *BookstoreReconciler) redisReady(ctx context.Context, p *pass) (bool, error) {
+	b := p.b
+	if ext := b.Spec.Redis.External; ext != nil {
+		msg, err := r.checkSecret(ctx, b.Namespace, ext.SecretName, "url")
+		if err != nil {
+			return false, err
+		}
+		p.waitExternal = p.waitExternal || msg != ""
+		p.component("redis", msg == "", "", msg)
+		return msg == "", nil
+	}
+	name := render.Names{Bookstore: b.Name}.Redis()
+	d := &appsv1.Deployment{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, d); err != nil {
+		if apierrors.IsNotFound(err) {
+			p.component("redis", false, "", "Deployment "+name+" not created yet")
+			return false, nil
+		}
+		return false, fmt.Errorf("get deployment %s: %w", name, err)
+	}
+	ok, msg := deploymentReady(d)
+	p.component("redis", ok, "", msg)
+	return ok, nil
+}
+
+// authReady checks the user-provided auth Secrets ("" when fine).
+func (r *BookstoreReconciler) authReady(ctx context.Context, b *v1alpha1.Bookstore) (string, error) {
+	if n := b.Spec.Auth.JWTSecretName; n != "" {
+		if msg, err := r.checkSecret(ctx, b.Namespace, n, "private.pem", "public.pem"); err != nil || msg != "" {
+			return msg, err
+		}
+	}
+	if n := b.Spec.Auth.AdminSecretName; n != "" {
+		return r.checkSecret(ctx, b.Namespace, n, "email", "password")
+	}
+	return "", nil
+}
+
+func deploymentReady(d *appsv1.Deployment) (bool, string) {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	if d.Status.ObservedGeneration < d.Generation {
+		return false, "rollout in progress"
+	}
+	if d.Status.UpdatedReplicas < want {
+		return false, fmt.Sprintf("%d of %d pods updated", d.Status.UpdatedReplicas, want)
+	}
+	if d.Status.AvailableReplicas < want {
+		return false, fmt.Sprintf("%d of %d pods available", d.Status.AvailableReplicas, want)
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
+			return false, "rollout stuck: " + c.Message
+		}
+	}
+	return true, ""
+}
+
+// migration is the state of one service's migration Job for the current version.
+type migration struct {
+	service, job string
+	// state: Waiting, Running, Succeeded, Failed
+	state, reason, message string
+}
+
+func (r *BookstoreReconciler) jobState(ctx context.Context, namespace string, m *migration) error {
+	j := &batchv1.Job{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: m.job}, j); err != nil {
+		if apierrors.IsNotFound(err) {
+			m.state, m.message = "Running", "Job "+m.job+" created"
+			return nil
+		}
+		return fmt.Errorf("get job %s: %w", m.job, err)
+	}
+	m.state, m.message = "Running", "Job "+m.job+" running"
+	for _, c := range j.Status.Conditions {
+		if c.Status != corev1.ConditionTrue {
+			continue
+		}
+		switch c.Type {
+		case batchv1.JobComplete:
+			m.state, m.message = "Succeeded", ""
+			return nil
+		case batchv1.JobFailed:
+			m.state, m.reason = "Failed", c.Reason
+			m.message = fmt.Sprintf("Job %s failed: %s: %s", m.job, c.Reason, c.Message)
+			return nil
+		}
+	}
+	return nil
+}
+
+// serviceState is the state of one service's Deployment.
+type serviceState struct {
+	service, name    string
+	exists           bool
+	available        bool
+	version, message string
+}
+
+func (r *BookstoreReconciler) deploymentState(ctx context.Context, namespace, image string, st *serviceState) error {
+	d := &appsv1.Deployment{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: st.name}, d); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("get deployment %s: %w", st.name, err)
+	}
+	st.exists = true
+	running := ""
+	for _, c := range d.Spec.Template.Spec.Containers {
+		if c.Name == st.service {
+			running = c.Image
+		}
+	}
+	st.version = d.Labels["app.kubernetes.io/version"]
+	ok, msg := deploymentReady(d)
+	if running != image {
+		st.available, st.message = false, fmt.Sprintf("runs %s, not %s", running, image)
+		return nil
+	}
+	st.available, st.message = ok, msg
+	return nil
+}
+
+// ownedLists are the kinds the operator creates and may prune.
+func ownedLists() []client.ObjectList {
+	return []client.ObjectList{
+		&appsv1.DeploymentList{}, &appsv1.StatefulSetList{}, &corev1.ServiceList{}, &corev1.ConfigMapList{},
+		&corev1.SecretList{}, &batchv1.JobList{}, &autoscalingv2.HorizontalPodAutoscalerList{},
+		&policyv1.PodDisruptionBudgetList{}, &networkingv1.IngressList{},
+	}
+}
+
+func (r *BookstoreReconciler) prune(ctx context.Context, p *pass) error {
+	b := p.b
+	for _, list := range ownedLists() {
+		if err := r.Client.List(ctx, list, client.InNamespace(b.Namespace), client.MatchingLabels{render.InstanceLabel: b.Name}); err != nil {
+			return fmt.Errorf("list %T: %w", list, err)
+		}
+		items, err := meta.ExtractList(list)
+		if err != nil {
+			return fmt.Errorf("list %T: %w", list, err)
+		}
+		for _, item := range items {
+			obj, ok := item.(client.Object)
+			if !ok || obj.GetLabels()[GeneratedLabel] == "true" || !metav1.IsControlledBy(obj, b) || obj.GetDeletionTimestamp() != nil {
+				continue
+			}
+			gvk, err := apiutil.GVKForObject(obj, r.Scheme)
+			if err != nil {
+				return fmt.Errorf("kind of %T: %w", obj, err)
+			}
+			if p.desired[objectKey{GVK: gvk, Name: obj.GetName()}] {
+				continue
+			}
+			if err := r.Client.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
+				return fmt.Errorf("delete %s %s: %w", gvk.Kind, obj.GetName(), err)
+			}
+			r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "Pruned", "Delete", "deleted %s %s, no longer part of the spec", gvk.Kind, obj.GetName())
+		}
+	}
+	return nil
+}
+
+// entryURL is the Ingress URL when an Ingress is enabled.
+func (r *BookstoreReconciler) entryURL(ctx context.Context, b *v1alpha1.Bookstore) (string, error) {
+	ing := b.Spec.Ingress
+	if !ing.Enabled {
+		return "", nil
+	}
+	scheme := "http"
+	if ing.TLSSecretName != "" {
+		scheme = "https"
+	}
+	if ing.Host != "" {
+		return scheme + "://" + ing.Host + "/", nil
+	}
+	live := &networkingv1.Ingress{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: b.Name}, live); err != nil {
+		return "", client.IgnoreNotFound(err)
+	}
+	for _, lb := range live.Status.LoadBalancer.Ingress {
+		if lb.Hostname != "" {
+			return scheme + "://" + lb.Hostname + "/", nil
+		}
+		if lb.IP != "" {
+			return scheme + "://" + lb.IP + "/", nil
+		}
+	}
+	return "", nil
+}
+
+func (r *BookstoreReconciler) updateStatus(ctx context.Context, p *pass, infraReady bool, migrations []migration, services []serviceState, url string) error {
+	b := p.b
+	orig := b.DeepCopy()
+	st := &b.Status
+	gen := b.Generation
+	set := func(t string, ok bool, reason, msg string) {
+		s := metav1.ConditionFalse
+		if ok {
+			s = metav1.ConditionTrue
+		}
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: t, Status: s, Reason: reason, Message: msg, ObservedGeneration: gen})
+	}
+
+	var notReady []string
+	for _, c := range p.components {
+		if !c.Ready && slices.Contains([]string{"postgres", "redis", "kafka", "auth"}, c.Name) {
+			notReady = append(notReady, c.Name+": "+c.Message)
+		}
+	}
+	if infraReady {
+		set(v1alpha1.ConditionInfrastructureReady, true, "InfrastructureReady", "PostgreSQL, Redis and Kafka are ready")
+	} else {
+		set(v1alpha1.ConditionInfrastructureReady, false, "Provisioning", strings.Join(notReady, "; "))
+	}
+
+	image := render.Image(&b.Spec)
+	var failed, running []string
+	failReason := ""
+	for _, m := range migrations {
+		switch m.state {
+		case "Failed":
+			failed = append(failed, m.message)
+			if failReason == "" {
+				failReason = m.reason
+			}
+		case "Running", "Waiting":
+			running = append(running, m.service+": "+m.message)
+		}
+	}
+	migrationsOK := len(failed) == 0 && len(running) == 0
+	switch {
+	case len(failed) > 0:
+		if failReason == "" {
+			failReason = "JobFailed"
+		}
+		set(v1alpha1.ConditionMigrationsSucceeded, false, failReason, strings.Join(failed, "; "))
+	case !infraReady && len(running) == len(migrations):
+		set(v1alpha1.ConditionMigrationsSucceeded, false, "WaitingForInfrastructure", strings.Join(running, "; "))
+	case len(running) > 0:
+		set(v1alpha1.ConditionMigrationsSucceeded, false, "MigrationsRunning", strings.Join(running, "; "))
+	default:
+		set(v1alpha1.ConditionMigrationsSucceeded, true, "MigrationsSucceeded", "migrations for "+image+" succeeded")
+	}
+
+	var unavailable []string
+	for _, s := range services {
+		if !s.available {
+			msg := s.message
+			if !s.exists && msg == "" {
+				msg = "not created yet"
+			}
+			unavailable = append(unavailable, s.service+": "+msg)
+		}
+	}
+	servicesOK := len(unavailable) == 0
+	switch {
+	case servicesOK:
+		set(v1alpha1.ConditionServicesAvailable, true, "ServicesAvailable", "all services run "+image+" and are available")
+	case !migrationsOK:
+		set(v1alpha1.ConditionServicesAvailable, false, "WaitingForMigrations", strings.Join(unavailable, "; "))
+	default:
+		set(v1alpha1.ConditionServicesAvailable, false, "RollingOut", strings.Join(unavailable, "; "))
+	}
+
+	if len(failed) > 0 {
+		set(v1alpha1.ConditionDegraded, true, "MigrationFailed", "rollout of "+image+" blocked: "+strings.Join(failed, "; "))
+	} else {
+		set(v1alpha1.ConditionDegraded, false, "AsExpected", "nothing is failing")
+	}
+
+	ready := infraReady && migrationsOK && servicesOK
+	switch {
+	case ready:
+		set(v1alpha1.ConditionReady, true, "Ready", "Bookstore "+b.Spec.Version+" is ready")
+		st.Phase = v1alpha1.PhaseReady
+	case len(failed) > 0:
+		set(v1alpha1.ConditionReady, false, "MigrationFailed", "a migration failed")
+		st.Phase = v1alpha1.PhaseFailed
+	case !infraReady:
+		set(v1alpha1.ConditionReady, false, "Provisioning", "waiting for the infrastructure")
+		st.Phase = v1alpha1.PhaseProvisioning
+	case !migrationsOK:
+		set(v1alpha1.ConditionReady, false, "Migrating", "waiting for the migrations")
+		st.Phase = v1alpha1.PhaseMigrating
+	default:
+		set(v1alpha1.ConditionReady, false, "Deploying", "waiting for the services")
+		st.Phase = v1alpha1.PhaseDeploying
+	}
+
+	st.ObservedGeneration = gen
+	st.Components = p.components
+	st.URL = url
+	if reflect.DeepEqual(orig.Status, b.Status) {
+		return nil
+	}
+	if err := r.Client.Status().Patch(ctx, b, client.MergeFrom(orig), client.FieldOwner(FieldOwner)); err != nil {
+		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
+			return errRetry
+		}
+		return fmt.Errorf("update status: %w", err)
+	}
+	r.emitTransitions(orig, b)
+	return nil
+}
+
+// emitTransitions records an event for each condition whose status changed.
+func (r *BookstoreReconciler) emitTransitions(before, after *v1alpha1.Bookstore) {
+	for _, c := range after.Status.Conditions {
+		old := meta.FindStatusCondition(before.Status.Conditions, c.Type)
+		if old != nil && old.Status == c.Status {
+			continue
+		}
+		if old == nil && c.Status == metav1.ConditionFalse {
+			continue // the initial False of everything is no news
+		}
+		good := (c.Status == metav1.ConditionTrue) != (c.Type == v1alpha1.ConditionDegraded)
+		typ := corev1.EventTypeNormal
+		if !good {
+			typ = corev1.EventTypeWarning
+		}
+		r.Recorder.Eventf(after, nil, typ, c.Reason, "StatusChange", "%s=%s: %s", c.Type, c.Status, c.Message)
+	}
+}

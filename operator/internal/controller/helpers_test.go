@@ -1,0 +1,315 @@
+package controller
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/bookstore-platform/bookstore/internal/testenv"
+	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
+	"github.com/bookstore-platform/bookstore/operator/internal/render"
+)
+
+func newScheme(t testing.TB) *runtime.Scheme {
+	t.Helper()
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// writeCounter counts the requests that change something (every verb but
+// GET, and no watches) going through a rest.Config's transport.
+type writeCounter struct {
+	mu     sync.Mutex
+	writes []string
+}
+
+func (c *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripper(func(req *http.Request) (*http.Response, error) {
+		if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions {
+			c.mu.Lock()
+			c.writes = append(c.writes, req.Method+" "+req.URL.Path)
+			c.mu.Unlock()
+		}
+		return rt.RoundTrip(req)
+	})
+}
+
+func (c *writeCounter) reset() {
+	c.mu.Lock()
+	c.writes = nil
+	c.mu.Unlock()
+}
+
+func (c *writeCounter) get() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.writes...)
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// eventually retries f until it returns nil or the timeout passes.
+func eventually(t testing.TB, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = f(); err == nil {
+			return
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+	t.Fatalf("%s: still not true after 90s: %v", what, err)
+}
+
+// harness is the test's own view of the cluster: it plays kubelet and the
+// workload controllers by writing status.
+type harness struct {
+	t   testing.TB
+	ctx context.Context
+	c   client.Client
+	ns  string
+}
+
+func (h *harness) key(name string) client.ObjectKey { return client.ObjectKey{Namespace: h.ns, Name: name} }
+
+func (h *harness) bookstore(name string) *v1alpha1.Bookstore {
+	h.t.Helper()
+	b := &v1alpha1.Bookstore{}
+	if err := h.c.Get(h.ctx, h.key(name), b); err != nil {
+		h.t.Fatalf("get bookstore %s: %v", name, err)
+	}
+	return b
+}
+
+// cond returns "<status>/<reason>" of a condition of Bookstore name.
+func (h *harness) cond(name, typ string) string {
+	b := &v1alpha1.Bookstore{}
+	if err := h.c.Get(h.ctx, h.key(name), b); err != nil {
+		return "error: " + err.Error()
+	}
+	c := meta.FindStatusCondition(b.Status.Conditions, typ)
+	if c == nil {
+		return "absent"
+	}
+	if c.ObservedGeneration != b.Generation {
+		return "stale"
+	}
+	return string(c.Status) + "/" + c.Reason
+}
+
+func (h *harness) waitCond(name, typ, want string) {
+	h.t.Helper()
+	eventually(h.t, fmt.Sprintf("%s %s=%s", name, typ, want), func() error {
+		if got := h.cond(name, typ); !strings.HasPrefix(got, want) {
+			return fmt.Errorf("%s is %s", typ, got)
+		}
+		return nil
+	})
+}
+
+func (h *harness) exists(obj client.Object, name string) error {
+	return h.c.Get(h.ctx, h.key(name), obj)
+}
+
+func (h *harness) waitExists(obj client.Object, name string) {
+	h.t.Helper()
+	eventually(h.t, fmt.Sprintf("%T %s exists", obj, name), func() error { return h.exists(obj, name) })
+}
+
+func (h *harness) markStatefulSetReady(name string) {
+	h.t.Helper()
+	s := &appsv1.StatefulSet{}
+	h.waitExists(s, name)
+	eventually(h.t, "statefulset "+name+" ready", func() error {
+		if err := h.exists(s, name); err != nil {
+			return err
+		}
+		n := *s.Spec.Replicas
+		s.Status = appsv1.StatefulSetStatus{
+			ObservedGeneration: s.Generation, Replicas: n, ReadyReplicas: n, CurrentReplicas: n,
+			UpdatedReplicas: n, AvailableReplicas: n,
+		}
+		return h.c.Status().Update(h.ctx, s)
+	})
+}
+
+func (h *harness) markDeploymentReady(name string) {
+	h.t.Helper()
+	d := &appsv1.Deployment{}
+	h.waitExists(d, name)
+	eventually(h.t, "deployment "+name+" ready", func() error {
+		if err := h.exists(d, name); err != nil {
+			return err
+		}
+		n := int32(1)
+		if d.Spec.Replicas != nil {
+			n = *d.Spec.Replicas
+		}
+		d.Status = appsv1.DeploymentStatus{
+			ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n,
+			Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"}},
+		}
+		return h.c.Status().Update(h.ctx, d)
+	})
+}
+
+// finishJob marks a Job succeeded or failed the way the Job controller does
+// (the API server validates the sequence of conditions).
+func (h *harness) finishJob(name string, succeed bool) {
+	h.t.Helper()
+	j := &batchv1.Job{}
+	h.waitExists(j, name)
+	eventually(h.t, "job "+name+" finished", func() error {
+		if err := h.exists(j, name); err != nil {
+			return err
+		}
+		now := metav1.Now()
+		start := metav1.NewTime(now.Add(-time.Minute))
+		if succeed {
+			j.Status = batchv1.JobStatus{
+				StartTime: &start, CompletionTime: &now, Succeeded: 1,
+				Conditions: []batchv1.JobCondition{
+					{Type: batchv1.JobSuccessCriteriaMet, Status: corev1.ConditionTrue, Reason: "CompletionsReached", Message: "Reached expected number of succeeded pods", LastTransitionTime: now},
+					{Type: batchv1.JobComplete, Status: corev1.ConditionTrue, Reason: "CompletionsReached", Message: "Reached expected number of succeeded pods", LastTransitionTime: now},
+				},
+			}
+		} else {
+			j.Status = batchv1.JobStatus{
+				StartTime: &start, Failed: 4,
+				Conditions: []batchv1.JobCondition{
+					{Type: batchv1.JobFailureTarget, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now},
+					{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit", LastTransitionTime: now},
+				},
+			}
+		}
+		return h.c.Status().Update(h.ctx, j)
+	})
+}
+
+// jobs lists the migration Jobs of Bookstore name by service.
+func (h *harness) jobs(name string) map[string]batchv1.Job {
+	h.t.Helper()
+	var l batchv1.JobList
+	if err := h.c.List(h.ctx, &l, client.InNamespace(h.ns), client.MatchingLabels{render.InstanceLabel: name}); err != nil {
+		h.t.Fatal(err)
+	}
+	out := map[string]batchv1.Job{}
+	for _, j := range l.Items {
+		if j.DeletionTimestamp == nil {
+			out[j.Labels["app.kubernetes.io/name"]+"/"+j.Name] = j
+		}
+	}
+	return out
+}
+
+// helmTemplate renders a chart of charts/ with the helm binary (not the
+// operator's Go code): the chart directory is copied with its dependencies
+// vendored under charts/, as `helm dependency build` would.
+func helmTemplate(t testing.TB, chart, release, namespace string, values map[string]any) []*unstructured.Unstructured {
+	t.Helper()
+	helm := testenv.Tool(t, "helm")
+	root := testenv.RepoRoot(t)
+	dir := t.TempDir()
+	vendorChart(t, filepath.Join(root, "charts"), chart, filepath.Join(dir, chart))
+	vals, err := yaml.Marshal(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vf := filepath.Join(dir, "values.yaml")
+	if err := os.WriteFile(vf, vals, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(helm, "template", release, filepath.Join(dir, chart), "--namespace", namespace, "-f", vf)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+dir, "HELM_CONFIG_HOME="+dir, "HELM_DATA_HOME="+dir)
+	out, err := cmd.Output()
+	if err != nil {
+		stderr := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("helm template %s: %v\n%s", chart, err, stderr)
+	}
+	objs, err := render.Parse(out)
+	if err != nil {
+		t.Fatalf("parse helm template %s: %v", chart, err)
+	}
+	for _, o := range objs {
+		if o.GetNamespace() == "" {
+			o.SetNamespace(namespace)
+		}
+	}
+	return objs
+}
+
+// vendorChart copies charts/<name> to dst and its file:// dependencies into dst/charts/.
+func vendorChart(t testing.TB, chartsDir, name, dst string) {
+	t.Helper()
+	src := filepath.Join(chartsDir, name)
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatalf("copy chart %s: %v", name, err)
+	}
+	data, err := os.ReadFile(filepath.Join(src, "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		Dependencies []struct{ Name string } `json:"dependencies"`
+	}
+	if err := yaml.Unmarshal(data, &meta); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.RemoveAll(filepath.Join(dst, "charts"))
+	_ = os.Remove(filepath.Join(dst, "Chart.lock"))
+	for _, d := range meta.Dependencies {
+		vendorChart(t, chartsDir, d.Name, filepath.Join(dst, "charts", d.Name))
+	}
+}
+
+func objKey(u *unstructured.Unstructured) string {
+	return u.GetKind() + "/" + u.GetName()
+}
+
+func sortedKeys(objs []*unstructured.Unstructured) []string {
+	var ks []string
+	for _, o := range objs {
+		ks = append(ks, objKey(o))
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }
+
+func runCmd(name string, args ...string) (string, error) {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	return string(out), err
+}

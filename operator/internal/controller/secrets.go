@@ -1,0 +1,139 @@
+package controller
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
+	"github.com/bookstore-platform/bookstore/operator/internal/render"
+)
+
+// GeneratedLabel marks the Secrets the operator generated once; they are never
+// updated, rotated or pruned by it.
+const GeneratedLabel = "bookstore.dev/generated"
+
+// credentialKeys are the keys of the generated credentials Secret.
+func credentialKeys() []string {
+	keys := []string{"postgres-password", "redis-password"}
+	for _, svc := range render.Services() {
+		keys = append(keys, "postgres-"+svc+"-password")
+	}
+	return keys
+}
+
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// ensureGenerated creates the Secret name with data from gen when it does not
+// exist; an existing Secret is returned untouched (never overwritten or
+// rotated). owned says whether the Bookstore owns it (deleted with it).
+func (r *BookstoreReconciler) ensureGenerated(ctx context.Context, b *v1alpha1.Bookstore, name string, owned bool, gen func() (map[string][]byte, error)) (*corev1.Secret, bool, error) {
+	s := &corev1.Secret{}
+	err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, s)
+	if err == nil {
+		return s, false, nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return nil, false, fmt.Errorf("get secret %s: %w", name, err)
+	}
+	data, err := gen()
+	if err != nil {
+		return nil, false, fmt.Errorf("generate secret %s: %w", name, err)
+	}
+	s = &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      name,
+			Namespace: b.Namespace,
+			Labels: map[string]string{
+				render.InstanceLabel:           b.Name,
+				GeneratedLabel:                 "true",
+				"app.kubernetes.io/managed-by": render.ManagedBy,
+				"app.kubernetes.io/part-of":    "bookstore",
+			},
+		},
+		Type: corev1.SecretTypeOpaque,
+		Data: data,
+	}
+	if owned {
+		s.OwnerReferences = []metav1.OwnerReference{ownerRef(b)}
+	}
+	if err := r.Client.Create(ctx, s, client.FieldOwner(FieldOwner)); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			// created meanwhile (stale cache): keep what exists, read it next time
+			return nil, false, errRetry
+		}
+		return nil, false, fmt.Errorf("create secret %s: %w", name, err)
+	}
+	return s, true, nil
+}
+
+func genCredentials() (map[string][]byte, error) {
+	data := map[string][]byte{}
+	for _, k := range credentialKeys() {
+		p, err := randomHex(16)
+		if err != nil {
+			return nil, err
+		}
+		data[k] = []byte(p)
+	}
+	return data, nil
+}
+
+func genJWT() (map[string][]byte, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("ed25519 key: %w", err)
+	}
+	privDER, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return nil, fmt.Errorf("marshal private key: %w", err)
+	}
+	pubDER, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, fmt.Errorf("marshal public key: %w", err)
+	}
+	return map[string][]byte{
+		"private.pem": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}),
+		"public.pem":  pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}),
+	}, nil
+}
+
+func genAdmin() (map[string][]byte, error) {
+	p, err := randomHex(16)
+	if err != nil {
+		return nil, err
+	}
+	return map[string][]byte{"email": []byte("admin@bookstore.local"), "password": []byte(p)}, nil
+}
+
+// checkSecret reports "" when Secret name exists with every key, else what is missing.
+func (r *BookstoreReconciler) checkSecret(ctx context.Context, namespace, name string, keys ...string) (string, error) {
+	s := &corev1.Secret{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Sprintf("Secret %s not found", name), nil
+		}
+		return "", fmt.Errorf("get secret %s: %w", name, err)
+	}
+	for _, k := range keys {
+		if len(s.Data[k]) == 0 {
+			return fmt.Sprintf("Secret %s has no key %q", name, k), nil
+		}
+	}
+	return "", nil
+}
