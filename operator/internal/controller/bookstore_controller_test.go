@@ -658,7 +658,9 @@ func testValidation(t *testing.T, h *harness) {
 		}, "kafka: managed and external are mutually exclusive"},
 		{"two kafka nodes", func(b *v1alpha1.Bookstore) { b.Spec.Kafka.Managed = &v1alpha1.ManagedKafka{Replicas: 2} }, "spec.kafka.managed.replicas"},
 		{"empty version", func(b *v1alpha1.Bookstore) { b.Spec.Version = "" }, "spec.version"},
-		{"tls without host", func(b *v1alpha1.Bookstore) { b.Spec.Ingress = v1alpha1.IngressSpec{Enabled: true, TLSSecretName: "tls"} }, "tlsSecretName needs a host"},
+		{"tls without host", func(b *v1alpha1.Bookstore) {
+			b.Spec.Ingress = v1alpha1.IngressSpec{Enabled: true, TLSSecretName: "tls"}
+		}, "tlsSecretName needs a host"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -680,7 +682,7 @@ func testValidation(t *testing.T, h *harness) {
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "bookstore.dev/v1alpha1", "kind": "Bookstore",
 		"metadata": map[string]any{"name": "badq", "namespace": h.ns},
-		"spec": map[string]any{"version": "1", "postgres": map[string]any{"managed": map[string]any{"storage": map[string]any{"size": "ten gigs"}}}},
+		"spec":     map[string]any{"version": "1", "postgres": map[string]any{"managed": map[string]any{"storage": map[string]any{"size": "ten gigs"}}}},
 	}}
 	if err := h.c.Create(h.ctx, u, client.DryRunAll); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.postgres.managed.storage.size") {
 		t.Errorf("bad quantity: got %v, want Invalid on spec.postgres.managed.storage.size", err)

@@ -99,7 +99,9 @@ type harness struct {
 	ns  string
 }
 
-func (h *harness) key(name string) client.ObjectKey { return client.ObjectKey{Namespace: h.ns, Name: name} }
+func (h *harness) key(name string) client.ObjectKey {
+	return client.ObjectKey{Namespace: h.ns, Name: name}
+}
 
 func (h *harness) bookstore(name string) *v1alpha1.Bookstore {
 	h.t.Helper()

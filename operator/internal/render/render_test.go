@@ -1,0 +1,296 @@
+package render_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/bookstore-platform/bookstore/internal/testenv"
+	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
+	"github.com/bookstore-platform/bookstore/operator/internal/render"
+)
+
+// maximal sets every part of the spec that reaches the charts.
+func maximal() *v1alpha1.Bookstore {
+	return &v1alpha1.Bookstore{
+		ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "prod", UID: "0b5d8c9e-1111-2222-3333-444455556666"},
+		Spec: v1alpha1.BookstoreSpec{
+			Version:          "1.4.2",
+			Image:            v1alpha1.ImageSpec{Repository: "registry.example.com/bookstore", Tag: "1.4.2-rc1"},
+			ImagePullPolicy:  corev1.PullAlways,
+			ImagePullSecrets: []corev1.LocalObjectReference{{Name: "regcred"}},
+			LogLevel:         "debug",
+			Services: v1alpha1.ServicesSpec{
+				User:  v1alpha1.ServiceSpec{Replicas: ptr.To(int32(3)), Env: []corev1.EnvVar{{Name: "EXTRA", Value: "1"}}},
+				Token: v1alpha1.ServiceSpec{Autoscaling: &v1alpha1.AutoscalingSpec{MinReplicas: 2, MaxReplicas: 8, TargetCPUUtilizationPercentage: 60}},
+				Inventory: v1alpha1.ServiceSpec{Resources: &corev1.ResourceRequirements{
+					Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m"), corev1.ResourceMemory: resource.MustParse("128Mi")},
+					Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("512Mi")},
+				}},
+			},
+			Postgres: v1alpha1.PostgresSpec{External: &v1alpha1.ExternalPostgres{SecretName: "pg"}},
+			Kafka: v1alpha1.KafkaSpec{External: &v1alpha1.ExternalKafka{
+				SecretName: "kafka", SecurityProtocol: "SASL_SSL", SASLMechanism: "SCRAM-SHA-512", TopicReplication: ptr.To(int32(3)),
+			}},
+			Ingress: v1alpha1.IngressSpec{Enabled: true, ClassName: ptr.To("nginx"), Host: "shop.example.com", TLSSecretName: "shop-tls"},
+			Auth:    v1alpha1.AuthSpec{JWTSecretName: "keys", AdminSecretName: "root"},
+		},
+	}
+}
+
+// minimal is the smallest valid spec: everything managed and generated.
+func minimal() *v1alpha1.Bookstore {
+	return &v1alpha1.Bookstore{
+		ObjectMeta: metav1.ObjectMeta{Name: "demo", Namespace: "default"},
+		Spec:       v1alpha1.BookstoreSpec{Version: "0.1.0"},
+	}
+}
+
+// TestChartOutputEqualsOperatorOutput renders each chart twice for the same
+// Bookstore: with the helm binary (`helm template`, a Helm user's path) and
+// with the operator's Go rendering. The objects must be identical.
+func TestChartOutputEqualsOperatorOutput(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		b    *v1alpha1.Bookstore
+	}{{"maximal", maximal()}, {"minimal", minimal()}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			type chartCase struct {
+				chart  string
+				values map[string]any
+			}
+			var cases []chartCase
+			for _, svc := range render.Services() {
+				v, err := render.ServiceValues(tc.b, svc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cases = append(cases, chartCase{svc, v})
+			}
+			cases = append(cases, chartCase{"bookstore", render.IngressValues(tc.b)})
+			for _, cc := range cases {
+				t.Run(cc.chart, func(t *testing.T) {
+					fromHelm := helmTemplate(t, cc.chart, tc.b.Name, tc.b.Namespace, cc.values)
+					fromOperator, err := render.Chart(ctx, cc.chart, tc.b.Name, tc.b.Namespace, cc.values)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(fromHelm) == 0 && (cc.chart != "bookstore" || tc.b.Spec.Ingress.Enabled) {
+						t.Fatal("helm template rendered nothing")
+					}
+					h, o := byKey(fromHelm), byKey(fromOperator)
+					if !reflect.DeepEqual(keys(h), keys(o)) {
+						t.Fatalf("objects differ:\n helm:     %v\n operator: %v", keys(h), keys(o))
+					}
+					for k, ho := range h {
+						if !reflect.DeepEqual(ho.Object, o[k].Object) {
+							hy, _ := yaml.Marshal(ho.Object)
+							oy, _ := yaml.Marshal(o[k].Object)
+							t.Errorf("%s differs:\n--- helm template\n%s\n--- operator\n%s", k, hy, oy)
+						}
+					}
+				})
+			}
+		})
+	}
+}
+
+// TestServiceValues checks the values the operator derives, as a Helm user would read them.
+func TestServiceValues(t *testing.T) {
+	ctx := context.Background()
+	b := maximal()
+	objs := map[string][]*unstructured.Unstructured{}
+	for _, svc := range append(render.Services(), "bookstore") {
+		var v map[string]any
+		var err error
+		if svc == "bookstore" {
+			v = render.IngressValues(b)
+		} else if v, err = render.ServiceValues(b, svc); err != nil {
+			t.Fatal(err)
+		}
+		if objs[svc], err = render.Chart(ctx, svc, b.Name, b.Namespace, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	find := func(svc, kind string) *unstructured.Unstructured {
+		for _, o := range objs[svc] {
+			if o.GetKind() == kind {
+				return o
+			}
+		}
+		return nil
+	}
+	tests := []struct {
+		name string
+		got  func() any
+		want any
+	}{
+		{"user replicas", func() any {
+			v, _, _ := unstructured.NestedInt64(find("user", "Deployment").Object, "spec", "replicas")
+			return v
+		}, int64(3)},
+		{"token has an HPA", func() any { return find("token", "HorizontalPodAutoscaler") != nil }, true},
+		{"token deployment leaves replicas to the HPA", func() any {
+			_, found, _ := unstructured.NestedFieldNoCopy(find("token", "Deployment").Object, "spec", "replicas")
+			return found
+		}, false},
+		{"user has no HPA", func() any { return find("user", "HorizontalPodAutoscaler") == nil }, true},
+		{"image", func() any {
+			c, _, _ := unstructured.NestedSlice(find("inventory", "Deployment").Object, "spec", "template", "spec", "containers")
+			return c[0].(map[string]any)["image"]
+		}, "registry.example.com/bookstore:1.4.2-rc1"},
+		{"migration job named per image", func() any { return find("order", "Job").GetName() }, "shop-order-" + render.MigrationSuffix(&b.Spec)},
+		{"migration job is not a hook", func() any { return find("order", "Job").GetAnnotations()["helm.sh/hook"] }, ""},
+		{"every service has a PDB", func() any {
+			n := 0
+			for _, svc := range render.Services() {
+				if find(svc, "PodDisruptionBudget") != nil {
+					n++
+				}
+			}
+			return n
+		}, 4},
+		{"ingress TLS host", func() any {
+			tls, _, _ := unstructured.NestedSlice(find("bookstore", "Ingress").Object, "spec", "tls")
+			return tls[0].(map[string]any)["secretName"]
+		}, "shop-tls"},
+		{"instance label", func() any { return find("user", "Service").GetLabels()[render.InstanceLabel] }, "shop"},
+		{"no service deployments from the umbrella", func() any { return find("bookstore", "Deployment") == nil }, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.got(); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+	env := map[string]map[string]any{}
+	c, _, _ := unstructured.NestedSlice(find("token", "Deployment").Object, "spec", "template", "spec", "containers")
+	for _, e := range c[0].(map[string]any)["env"].([]any) {
+		m := e.(map[string]any)
+		env[m["name"].(string)] = m
+	}
+	for name, want := range map[string]string{
+		"BOOKSTORE_DATABASE_URL":        "pg/token",
+		"BOOKSTORE_KAFKA_BROKERS":       "kafka/brokers",
+		"BOOKSTORE_KAFKA_SASL_PASSWORD": "kafka/password",
+	} {
+		ref, _, _ := unstructured.NestedStringMap(env[name], "valueFrom", "secretKeyRef")
+		if got := ref["name"] + "/" + ref["key"]; got != want {
+			t.Errorf("%s from secret %s, want %s", name, got, want)
+		}
+	}
+	if v := env["BOOKSTORE_KAFKA_SECURITY_PROTOCOL"]["value"]; v != "SASL_SSL" {
+		t.Errorf("BOOKSTORE_KAFKA_SECURITY_PROTOCOL = %v", v)
+	}
+	if v := env["BOOKSTORE_KAFKA_TOPIC_REPLICATION"]["value"]; v != "3" {
+		t.Errorf("BOOKSTORE_KAFKA_TOPIC_REPLICATION = %v", v)
+	}
+}
+
+func TestMigrationSuffixFollowsTheImage(t *testing.T) {
+	a := minimal().Spec
+	b := a
+	b.Version = "0.2.0"
+	c := a
+	c.Image.Digest = "sha256:" + strings.Repeat("a", 64)
+	if render.MigrationSuffix(&a) == render.MigrationSuffix(&b) || render.MigrationSuffix(&a) == render.MigrationSuffix(&c) {
+		t.Errorf("suffixes do not change with the image: %s %s %s", render.MigrationSuffix(&a), render.MigrationSuffix(&b), render.MigrationSuffix(&c))
+	}
+	if render.MigrationSuffix(&a) != render.MigrationSuffix(&a) {
+		t.Error("suffix not stable")
+	}
+}
+
+func byKey(objs []*unstructured.Unstructured) map[string]*unstructured.Unstructured {
+	m := map[string]*unstructured.Unstructured{}
+	for _, o := range objs {
+		m[o.GetKind()+"/"+o.GetName()] = o
+	}
+	return m
+}
+
+func keys(m map[string]*unstructured.Unstructured) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// helmTemplate renders charts/<chart> with the helm binary, dependencies
+// vendored into a copy the way `helm dependency build` would.
+func helmTemplate(t *testing.T, chart, release, namespace string, values map[string]any) []*unstructured.Unstructured {
+	t.Helper()
+	helm := testenv.Tool(t, "helm")
+	root := testenv.RepoRoot(t)
+	dir := t.TempDir()
+	vendorChart(t, filepath.Join(root, "charts"), chart, filepath.Join(dir, chart))
+	data, err := yaml.Marshal(values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vf := filepath.Join(dir, "values.yaml")
+	if err := os.WriteFile(vf, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(helm, "template", release, filepath.Join(dir, chart), "--namespace", namespace, "-f", vf)
+	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+dir, "HELM_CONFIG_HOME="+dir, "HELM_DATA_HOME="+dir)
+	out, err := cmd.Output()
+	if err != nil {
+		stderr := ""
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("helm template %s: %v\n%s", chart, err, stderr)
+	}
+	objs, err := render.Parse(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if o.GetNamespace() == "" {
+			o.SetNamespace(namespace)
+		}
+	}
+	return objs
+}
+
+func vendorChart(t *testing.T, chartsDir, name, dst string) {
+	t.Helper()
+	src := filepath.Join(chartsDir, name)
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatalf("copy chart %s: %v", name, err)
+	}
+	data, err := os.ReadFile(filepath.Join(src, "Chart.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var meta struct {
+		Dependencies []struct {
+			Name string `json:"name"`
+		} `json:"dependencies"`
+	}
+	if err := yaml.Unmarshal(data, &meta); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.RemoveAll(filepath.Join(dst, "charts"))
+	_ = os.Remove(filepath.Join(dst, "Chart.lock"))
+	for _, d := range meta.Dependencies {
+		vendorChart(t, chartsDir, d.Name, filepath.Join(dst, "charts", d.Name))
+	}
+}
