@@ -1,0 +1,54 @@
+# Bookstore. The two commands a newcomer needs: `make dev` and `make test`.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+
+.PHONY: help dev test bench vet fmt build generate verify-generated tools servers-start servers-stop images kind-up kind-down clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+dev: ## run the whole system as local processes on http://127.0.0.1:8080 (Ctrl-C stops it)
+	bash hack/dev.sh
+
+test: ## install and start real servers, go vet, go test ./... (unit, integration, envtest)
+	bash hack/test.sh
+
+bench: ## load-test the `make dev` stack (start `make dev` first in another terminal)
+	bash hack/bench.sh
+
+vet: ## go vet ./...
+	go vet ./...
+
+fmt: ## gofmt -w
+	gofmt -w $$(git ls-files '*.go')
+
+build: ## compile every binary of the image into .cache/build
+	bash hack/build.sh .cache/build
+
+generate: ## regenerate the operator's CRD, RBAC and deepcopy code (controller-gen)
+	bash hack/generate.sh
+
+verify-generated: ## fail if generated code is out of date
+	bash hack/verify-generated.sh
+
+tools: ## install helm, controller-gen, gotestsum (bin/) and kube-apiserver/etcd/kubectl (.cache/k8s)
+	bash hack/install-tools.sh
+	bash hack/install-k8s.sh
+
+servers-start: ## start the test servers (Postgres, Redis, Kafka) and print their env file
+	bash hack/servers.sh start test
+
+servers-stop: ## stop the test servers
+	bash hack/servers.sh stop test
+
+images: ## build the container image (needs Docker or podman)
+	bash hack/images.sh
+
+kind-up: ## create a kind cluster and deploy Bookstore through the operator (needs Docker and kind)
+	bash hack/kind-up.sh
+
+kind-down: ## delete the kind cluster
+	bash hack/kind-down.sh
+
+clean: ## remove build outputs (keeps downloaded servers and tools)
+	rm -rf .cache/build .cache/dev/bin

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `make test`: installs what the tests need, starts real servers as local processes,
+# runs go vet and every Go test (unit, integration, envtest), stops the servers.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+t0=$SECONDS
+"$ROOT/hack/install-servers.sh"
+"$ROOT/hack/install-tools.sh" >&2
+"$ROOT/hack/install-k8s.sh" >&2
+log "tools and servers installed in $((SECONDS - t0))s"
+
+trap '"$ROOT/hack/servers.sh" stop test' EXIT
+"$ROOT/hack/servers.sh" start test
+source "$CACHE/testservers.env"
+export KUBEBUILDER_ASSETS="$KUBE_ASSETS"
+export TMPDIR="${TMPDIR:-/tmp}"
+
+log "gofmt"
+bad=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
+[ -z "$bad" ] || die "not gofmt-clean: $bad"
+log "go vet ./..."
+go vet ./...
+if [ -x "$ROOT/hack/verify-generated.sh" ]; then
+  log "generated code up to date"
+  "$ROOT/hack/verify-generated.sh"
+fi
+if [ -x "$ROOT/hack/build.sh" ]; then
+  log "image binaries compile (hack/build.sh, the same build the Dockerfile runs)"
+  "$ROOT/hack/build.sh" "$CACHE/build"
+fi
+
+log "go test ./..."
+# Two packages at a time: the machine has 2 cores and the integration tests share servers.
+"$ROOT/bin/gotestsum" --format pkgname-and-test-fails --jsonfile "$CACHE/test.json" -- \
+  -count=1 -p 2 -timeout 20m ./... "$@"
