@@ -5,7 +5,8 @@ package main
 
 import (
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
+	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
 	"github.com/bookstore-platform/bookstore/services/inventory"
 )
 
-func main() { app.Main("inventory", inventory.Build()) }
+func main() { app.Main("inventory", inventory.Build(), inventory.Events(eventbus.Config{})) }

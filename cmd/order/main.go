@@ -4,7 +4,8 @@ package main
 
 import (
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
+	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
 	"github.com/bookstore-platform/bookstore/services/order"
 )
 
-func main() { app.Main("order", order.Build(order.Options{})) }
+func main() { app.Main("order", order.Build(order.Options{}), order.Events(eventbus.Config{})) }

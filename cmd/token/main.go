@@ -4,7 +4,8 @@ package main
 
 import (
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
+	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
 	"github.com/bookstore-platform/bookstore/services/token"
 )
 
-func main() { app.Main("token", token.Build()) }
+func main() { app.Main("token", token.Build(), token.Events(eventbus.Config{})) }

@@ -4,7 +4,8 @@ package main
 
 import (
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
+	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
 	"github.com/bookstore-platform/bookstore/services/user"
 )
 
-func main() { app.Main("user", user.Build(user.Options{})) }
+func main() { app.Main("user", user.Build(user.Options{}), user.Events(eventbus.Config{})) }

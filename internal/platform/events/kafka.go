@@ -17,6 +17,9 @@ import (
 // DefaultTopics; tests give each run its own prefix so that runs sharing a
 // broker never see each other's events.
 type Topics struct {
+	// Prefix is the common prefix of the names ("" in production); it
+	// also prefixes consumer group ids.
+	Prefix      string
 	Users       string
 	Orders      string
 	Payments    string
@@ -31,6 +34,7 @@ func DefaultTopics() Topics { return TopicsWithPrefix("") }
 // (e.g. "t123." gives "t123.bookstore.orders").
 func TopicsWithPrefix(prefix string) Topics {
 	return Topics{
+		Prefix:      prefix,
 		Users:       prefix + TopicUsers,
 		Orders:      prefix + TopicOrders,
 		Payments:    prefix + TopicPayments,

@@ -1,0 +1,185 @@
+// Package eventbus plugs the event platform into a service process (package
+// app): it ensures the service's topics, runs its outbox relay and its inbox
+// consumer as one app worker, consumes UserLoggedOut into the Redis
+// revocation store in every service, and adds a Kafka readiness check.
+package eventbus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/bookstore-platform/bookstore/internal/platform/app"
+	"github.com/bookstore-platform/bookstore/internal/platform/events"
+)
+
+// Config is what a deployment or a test may tune; the zero value is
+// production.
+type Config struct {
+	// Topics names the topics (default events.DefaultTopics()). Tests use
+	// events.TopicsWithPrefix so runs sharing a broker stay apart; the
+	// prefix also prefixes the consumer group.
+	Topics *events.Topics
+	// Relay tunes the outbox relay.
+	Relay events.RelayOptions
+	// Concurrency is how many partitions the consumer applies in parallel.
+	Concurrency int
+	// AfterCommit is the consumer's crash hook (see
+	// events.ConsumerOptions.AfterCommit); tests only.
+	AfterCommit func(ctx context.Context, env events.Envelope) error
+}
+
+// TopicsOf returns c.Topics or the defaults.
+func (c Config) TopicsOf() events.Topics {
+	if c.Topics != nil {
+		return *c.Topics
+	}
+	return events.DefaultTopics()
+}
+
+// Spec is what a service declares: its name (the inbox consumer and the
+// consumer group), the topics it produces to and consumes, and its
+// handlers. Every service that consumes the users topic also gets the
+// UserLoggedOut handler.
+type Spec struct {
+	Service  string
+	Produces []string
+	Consumes []string
+	Handlers map[string]events.Handler
+}
+
+// Builder returns the app builder adding the event machinery of spec.
+func Builder(spec Spec, c Config) app.Builder {
+	return func(ctx context.Context, d app.Deps) (app.Service, error) {
+		topics := c.TopicsOf()
+		log := d.Logger
+		if log == nil {
+			log = slog.New(slog.DiscardHandler)
+		}
+		m, err := events.NewMetrics(d.Metrics.Registry)
+		if err != nil {
+			return app.Service{}, fmt.Errorf("event metrics: %w", err)
+		}
+		prod, err := events.NewProducer(d.Config.Kafka, log)
+		if err != nil {
+			return app.Service{}, err
+		}
+		handlers := make(map[string]events.Handler, len(spec.Handlers)+1)
+		for t, h := range spec.Handlers {
+			handlers[t] = h
+		}
+		for _, t := range spec.Consumes {
+			if t == topics.Users {
+				handlers[events.TypeUserLoggedOut] = RevokeOnLogout(d.Revocations)
+			}
+		}
+		var consumer *events.Consumer
+		if len(spec.Consumes) > 0 {
+			consumer, err = events.NewConsumer(d.Config.Kafka, d.Pool, prod, log, m, events.ConsumerOptions{
+				Name:            spec.Service,
+				GroupID:         topics.Prefix + spec.Service,
+				Topics:          spec.Consumes,
+				Handlers:        handlers,
+				DeadLetterTopic: topics.DeadLetters,
+				Concurrency:     c.Concurrency,
+				AfterCommit:     c.AfterCommit,
+			})
+			if err != nil {
+				prod.Close(0)
+				return app.Service{}, err
+			}
+		}
+		relay := events.NewRelay(d.Pool, prod, log, m, c.Relay)
+		ensure := append(append([]string{topics.DeadLetters}, spec.Produces...), spec.Consumes...)
+
+		var topicsReady atomic.Bool
+		run := func(ctx context.Context) error {
+			// Topics first: relay and consumer need them. Kafka being down
+			// at start is retried, not fatal; /readyz says so meanwhile.
+			b := time.Duration(0)
+			for {
+				err := prod.EnsureTopics(ctx, d.Config.Kafka, ensure...)
+				if err == nil {
+					break
+				}
+				if ctx.Err() != nil {
+					return nil
+				}
+				b = min(max(2*b, 200*time.Millisecond), 5*time.Second)
+				log.Warn("ensure topics failed, retrying", "err", err, "backoff", b)
+				select {
+				case <-ctx.Done():
+					return nil
+				case <-time.After(b):
+				}
+			}
+			topicsReady.Store(true)
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			var wg sync.WaitGroup
+			errs := make(chan error, 2)
+			wg.Go(func() { errs <- relay.Run(ctx) })
+			if consumer != nil {
+				wg.Go(func() {
+					err := consumer.Run(ctx)
+					if err != nil {
+						cancel() // the consumer died: take the relay down with it, like a process crash
+					}
+					errs <- err
+				})
+			}
+			wg.Wait()
+			close(errs)
+			var all []error
+			for err := range errs {
+				all = append(all, err)
+			}
+			return errors.Join(all...)
+		}
+		return app.Service{
+			Workers: map[string]app.Worker{"events": run},
+			Checks: map[string]app.Check{
+				"kafka": func(ctx context.Context) error {
+					if err := prod.Ready(ctx); err != nil {
+						return err
+					}
+					if !topicsReady.Load() {
+						return errors.New("topics not ensured yet")
+					}
+					return nil
+				},
+			},
+			Close: func() { prod.Close(5 * time.Second) },
+		}, nil
+	}
+}
+
+// Revoker records a revoked token id until its expiry.
+type Revoker interface {
+	Revoke(ctx context.Context, jti string, expiresAt time.Time) error
+}
+
+// RevokeOnLogout is the UserLoggedOut handler of every service: it writes
+// the revocation into this service's Redis (idempotent; a Redis failure is
+// retried).
+func RevokeOnLogout(r Revoker) events.Handler {
+	return func(ctx context.Context, _ pgx.Tx, env events.Envelope) error {
+		var e events.UserLoggedOut
+		if err := env.Decode(&e); err != nil {
+			return err
+		}
+		if e.JTI == "" {
+			return events.Permanent(errors.New("UserLoggedOut without jti"))
+		}
+		if err := r.Revoke(ctx, e.JTI, e.ExpiresAt); err != nil {
+			return fmt.Errorf("revoke %s: %w", e.JTI, err)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,207 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/bookstore-platform/bookstore/internal/platform/app"
+	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
+	"github.com/bookstore-platform/bookstore/internal/platform/events"
+)
+
+// Events returns the app builder of the inventory service's part of the
+// order saga: it reserves stock for orders (OrderCreated), releases the
+// reservation of failed ones (OrderFailed), publishes the outcomes on the
+// inventory topic through the outbox, and consumes logouts.
+func Events(c eventbus.Config) app.Builder {
+	topics := c.TopicsOf()
+	h := &saga{topics: topics}
+	return eventbus.Builder(eventbus.Spec{
+		Service:  "inventory",
+		Produces: []string{topics.Inventory},
+		Consumes: []string{topics.Orders, topics.Users},
+		Handlers: map[string]events.Handler{
+			events.TypeOrderCreated: h.reserve,
+			events.TypeOrderFailed:  h.release,
+		},
+	}, c)
+}
+
+type saga struct{ topics events.Topics }
+
+// reserve takes the stock of every item of the order or of none. The book
+// rows are locked in id order (no deadlock between concurrent orders), the
+// decision is made on the locked amounts, so stock never goes below zero
+// and of two orders for the last copy exactly one wins.
+func (s *saga) reserve(ctx context.Context, tx pgx.Tx, env events.Envelope) error {
+	var e events.OrderCreated
+	if err := env.Decode(&e); err != nil {
+		return err
+	}
+	if _, err := uuid.Parse(e.OrderID); err != nil {
+		return events.Permanent(fmt.Errorf("invalid order id %q", e.OrderID))
+	}
+	if len(e.Items) == 0 {
+		return events.Permanent(fmt.Errorf("order %s has no items", e.OrderID))
+	}
+	want := map[string]int64{}
+	for _, it := range e.Items {
+		id, err := uuid.Parse(it.BookID)
+		if err != nil || it.Quantity <= 0 {
+			return events.Permanent(fmt.Errorf("order %s: invalid item %+v", e.OrderID, it))
+		}
+		want[id.String()] += it.Quantity
+	}
+	var done bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM stock_ledger WHERE order_id = $1 AND kind = 'reserve')`,
+		e.OrderID).Scan(&done); err != nil {
+		return fmt.Errorf("look up reservation: %w", err)
+	}
+	if done {
+		return nil // already reserved under another event id
+	}
+	ids := make([]string, 0, len(want))
+	for id := range want {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+
+	rows, err := tx.Query(ctx, `SELECT id::text, amount FROM books WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, ids)
+	if err != nil {
+		return fmt.Errorf("lock books: %w", err)
+	}
+	have := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var amount int64
+		if err := rows.Scan(&id, &amount); err != nil {
+			rows.Close()
+			return fmt.Errorf("lock books: %w", err)
+		}
+		have[id] = amount
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("lock books: %w", err)
+	}
+	reason := ""
+	for _, id := range ids {
+		amount, ok := have[id]
+		switch {
+		case !ok:
+			reason = events.ReasonUnknownBook
+		case amount < want[id] && reason == "":
+			reason = events.ReasonOutOfStock
+		}
+	}
+	if reason != "" {
+		out, err := events.New(events.TypeStockRejected, events.StockRejected{OrderID: e.OrderID, Reason: reason})
+		if err != nil {
+			return err
+		}
+		return events.Enqueue(ctx, tx, s.topics.Inventory, e.OrderID, out)
+	}
+
+	qty := make([]int64, len(ids))
+	for i, id := range ids {
+		qty[i] = want[id]
+	}
+	if _, err := tx.Exec(ctx, `
+		UPDATE books b SET amount = b.amount - r.q, updated_at = now()
+		FROM unnest($1::uuid[], $2::bigint[]) AS r(id, q) WHERE b.id = r.id`, ids, qty); err != nil {
+		return fmt.Errorf("reserve stock: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `
+		INSERT INTO stock_ledger (book_id, order_id, delta, kind)
+		SELECT r.id, $3, -r.q, 'reserve' FROM unnest($1::uuid[], $2::bigint[]) AS r(id, q)`, ids, qty, e.OrderID); err != nil {
+		return retryOnUniqueViolation("record reservation", err)
+	}
+	items := make([]events.OrderItem, len(ids))
+	for i, id := range ids {
+		items[i] = events.OrderItem{BookID: id, Quantity: qty[i]}
+	}
+	out, err := events.New(events.TypeStockReserved, events.StockReserved{OrderID: e.OrderID, Items: items})
+	if err != nil {
+		return err
+	}
+	return events.Enqueue(ctx, tx, s.topics.Inventory, e.OrderID, out)
+}
+
+// release gives back the reservation of a failed order, once (unique
+// (order_id, book_id, 'release')). A book deleted meanwhile has nothing to
+// give back to.
+func (s *saga) release(ctx context.Context, tx pgx.Tx, env events.Envelope) error {
+	var e events.OrderFailed
+	if err := env.Decode(&e); err != nil {
+		return err
+	}
+	if _, err := uuid.Parse(e.OrderID); err != nil {
+		return events.Permanent(fmt.Errorf("invalid order id %q", e.OrderID))
+	}
+	rows, err := tx.Query(ctx, `
+		INSERT INTO stock_ledger (book_id, order_id, delta, kind)
+		SELECT book_id, order_id, -delta, 'release' FROM stock_ledger WHERE order_id = $1 AND kind = 'reserve'
+		ON CONFLICT (order_id, book_id, kind) WHERE order_id IS NOT NULL DO NOTHING
+		RETURNING book_id::text, delta`, e.OrderID)
+	if err != nil {
+		return fmt.Errorf("record release: %w", err)
+	}
+	var ids []string
+	var qty []int64
+	for rows.Next() {
+		var id string
+		var q int64
+		if err := rows.Scan(&id, &q); err != nil {
+			rows.Close()
+			return fmt.Errorf("record release: %w", err)
+		}
+		ids, qty = append(ids, id), append(qty, q)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("record release: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil // nothing was reserved, or already released
+	}
+	// Same lock order as reserve.
+	sort.Sort(byID{ids, qty})
+	if _, err := tx.Exec(ctx, `
+		UPDATE books b SET amount = b.amount + r.q, updated_at = now()
+		FROM (SELECT * FROM unnest($1::uuid[], $2::bigint[]) AS r(id, q) ORDER BY id) r WHERE b.id = r.id`, ids, qty); err != nil {
+		return fmt.Errorf("release stock: %w", err)
+	}
+	items := make([]events.OrderItem, len(ids))
+	for i := range ids {
+		items[i] = events.OrderItem{BookID: ids[i], Quantity: qty[i]}
+	}
+	out, err := events.New(events.TypeStockReleased, events.StockReleased{OrderID: e.OrderID, Items: items})
+	if err != nil {
+		return err
+	}
+	return events.Enqueue(ctx, tx, s.topics.Inventory, e.OrderID, out)
+}
+
+type byID struct {
+	ids []string
+	qty []int64
+}
+
+func (b byID) Len() int           { return len(b.ids) }
+func (b byID) Less(i, j int) bool { return b.ids[i] < b.ids[j] }
+func (b byID) Swap(i, j int) {
+	b.ids[i], b.ids[j] = b.ids[j], b.ids[i]
+	b.qty[i], b.qty[j] = b.qty[j], b.qty[i]
+}
+
+func retryOnUniqueViolation(what string, err error) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23505" {
+		return fmt.Errorf("%s: concurrent duplicate, retrying: %s", what, pg.Message)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

@@ -1,0 +1,155 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/bookstore-platform/bookstore/internal/platform/app"
+	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
+	"github.com/bookstore-platform/bookstore/internal/platform/events"
+)
+
+// Events returns the app builder of the token service's part of the order
+// saga: it charges orders (OrderCreated), refunds failed ones (OrderFailed),
+// publishes the outcomes on the payments topic through the outbox, and
+// consumes logouts.
+func Events(c eventbus.Config) app.Builder {
+	topics := c.TopicsOf()
+	h := &saga{topics: topics}
+	return eventbus.Builder(eventbus.Spec{
+		Service:  "token",
+		Produces: []string{topics.Payments},
+		Consumes: []string{topics.Orders, topics.Users},
+		Handlers: map[string]events.Handler{
+			events.TypeOrderCreated: h.charge,
+			events.TypeOrderFailed:  h.refund,
+		},
+	}, c)
+}
+
+type saga struct{ topics events.Topics }
+
+func validIDs(ids ...string) error {
+	for _, id := range ids {
+		if _, err := uuid.Parse(id); err != nil {
+			return events.Permanent(fmt.Errorf("invalid id %q: %w", id, err))
+		}
+	}
+	return nil
+}
+
+// charge takes the order's total from the user's balance, all or nothing,
+// and never below zero: UPDATE ... WHERE balance >= total. The charge is
+// recorded in the ledger under unique (order_id, 'charge'), so an order is
+// charged at most once whatever is redelivered.
+func (s *saga) charge(ctx context.Context, tx pgx.Tx, env events.Envelope) error {
+	var e events.OrderCreated
+	if err := env.Decode(&e); err != nil {
+		return err
+	}
+	if err := validIDs(e.OrderID, e.UserID); err != nil {
+		return err
+	}
+	if e.TotalPrice < 0 {
+		return events.Permanent(fmt.Errorf("order %s: negative total %d", e.OrderID, e.TotalPrice))
+	}
+	var charged bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM token_ledger WHERE order_id = $1 AND kind = 'charge')`,
+		e.OrderID).Scan(&charged); err != nil {
+		return fmt.Errorf("look up charge: %w", err)
+	}
+	if charged {
+		return nil // already charged under another event id: nothing to do
+	}
+
+	var balance int64
+	err := tx.QueryRow(ctx, `
+		UPDATE balances SET balance = balance - $2, updated_at = now()
+		WHERE user_id = $1 AND balance >= $2
+		RETURNING balance`, e.UserID, e.TotalPrice).Scan(&balance)
+	if errors.Is(err, pgx.ErrNoRows) && e.TotalPrice == 0 {
+		err = nil // a free order for a user who never topped up
+	}
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		out, err := events.New(events.TypePaymentRejected, events.PaymentRejected{
+			OrderID: e.OrderID, UserID: e.UserID, Amount: e.TotalPrice, Reason: events.ReasonInsufficientBalance,
+		})
+		if err != nil {
+			return err
+		}
+		return events.Enqueue(ctx, tx, s.topics.Payments, e.OrderID, out)
+	case err != nil:
+		return fmt.Errorf("charge balance: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO token_ledger (user_id, kind, amount, order_id) VALUES ($1, 'charge', $2, $3)`,
+		e.UserID, e.TotalPrice, e.OrderID); err != nil {
+		return retryOnUniqueViolation("record charge", err)
+	}
+	out, err := events.New(events.TypePaymentSucceeded, events.PaymentSucceeded{
+		OrderID: e.OrderID, UserID: e.UserID, Amount: e.TotalPrice, Balance: balance,
+	})
+	if err != nil {
+		return err
+	}
+	return events.Enqueue(ctx, tx, s.topics.Payments, e.OrderID, out)
+}
+
+// refund gives back the charge of a failed order, if there was one and it
+// was not refunded yet (unique (order_id, 'refund')). OrderFailed follows
+// OrderCreated on the same partition, so the charge (if any) is already
+// recorded when it arrives.
+func (s *saga) refund(ctx context.Context, tx pgx.Tx, env events.Envelope) error {
+	var e events.OrderFailed
+	if err := env.Decode(&e); err != nil {
+		return err
+	}
+	if err := validIDs(e.OrderID); err != nil {
+		return err
+	}
+	var (
+		userID string
+		amount int64
+	)
+	err := tx.QueryRow(ctx, `
+		INSERT INTO token_ledger (user_id, kind, amount, order_id)
+		SELECT user_id, 'refund', amount, order_id FROM token_ledger WHERE order_id = $1 AND kind = 'charge'
+		ON CONFLICT (order_id, kind) WHERE order_id IS NOT NULL DO NOTHING
+		RETURNING user_id::text, amount`, e.OrderID).Scan(&userID, &amount)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // never charged, or already refunded
+	}
+	if err != nil {
+		return fmt.Errorf("record refund: %w", err)
+	}
+	var balance int64
+	if err := tx.QueryRow(ctx, `
+		INSERT INTO balances (user_id, balance) VALUES ($1, $2)
+		ON CONFLICT (user_id) DO UPDATE SET balance = balances.balance + EXCLUDED.balance, updated_at = now()
+		RETURNING balance`, userID, amount).Scan(&balance); err != nil {
+		return fmt.Errorf("refund balance: %w", err)
+	}
+	out, err := events.New(events.TypePaymentRefunded, events.PaymentRefunded{
+		OrderID: e.OrderID, UserID: userID, Amount: amount, Balance: balance,
+	})
+	if err != nil {
+		return err
+	}
+	return events.Enqueue(ctx, tx, s.topics.Payments, e.OrderID, out)
+}
+
+// retryOnUniqueViolation turns a unique violation (a concurrent duplicate
+// that committed first) into a transient error: the retry then sees the
+// committed row and does nothing.
+func retryOnUniqueViolation(what string, err error) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23505" {
+		return fmt.Errorf("%s: concurrent duplicate, retrying: %s", what, pg.Message)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
