@@ -282,7 +282,7 @@ type ExternalKafka struct {
 }
 
 // IngressSpec configures the Ingress in front of the services.
-// +kubebuilder:validation:XValidation:rule="!has(self.tlsSecretName) || self.tlsSecretName == ” || (has(self.host) && self.host != ”)",message="ingress: tlsSecretName needs a host"
+// +kubebuilder:validation:XValidation:rule="!has(self.tlsSecretName) || size(self.tlsSecretName) == 0 || (has(self.host) && size(self.host) > 0)",message="ingress: tlsSecretName needs a host"
 type IngressSpec struct {
 	// +optional
 	Enabled bool `json:"enabled,omitempty"`
