@@ -1,10 +1,10 @@
 package render
 
 import (
+	"encoding/json"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/bookstore-platform/bookstore/charts"
 	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
@@ -249,7 +249,11 @@ func ServiceValues(b *v1alpha1.Bookstore, svc string) (map[string]any, error) {
 	if svc == "order" {
 		v["inventoryURL"] = fmt.Sprintf("http://%s:8080", n.Service("inventory"))
 	}
-	return v, nil
+	out, err := toValue(v)
+	if err != nil {
+		return nil, err
+	}
+	return out.(map[string]any), nil
 }
 
 // IngressValues derives the values of the umbrella chart (charts/bookstore)
@@ -299,35 +303,17 @@ func JWTSecret(b *v1alpha1.Bookstore) string { return jwtSecret(b) }
 // AdminSecret is the Secret with the admin account the user service uses.
 func AdminSecret(b *v1alpha1.Bookstore) string { return adminSecret(b) }
 
-// toValue turns an API struct into the plain map/slice form Helm values use.
+// toValue turns an API value into the plain form Helm values have after
+// reading a values file (maps, slices, strings, float64 numbers), so the
+// operator's values and a Helm user's values file are the same data.
 func toValue(v any) (any, error) {
-	switch t := v.(type) {
-	case []corev1.LocalObjectReference, []corev1.EnvVar:
-		out := []any{}
-		var err error
-		switch s := t.(type) {
-		case []corev1.LocalObjectReference:
-			for i := range s {
-				var m map[string]any
-				if m, err = runtime.DefaultUnstructuredConverter.ToUnstructured(&s[i]); err != nil {
-					return nil, fmt.Errorf("convert values: %w", err)
-				}
-				out = append(out, m)
-			}
-		case []corev1.EnvVar:
-			for i := range s {
-				var m map[string]any
-				if m, err = runtime.DefaultUnstructuredConverter.ToUnstructured(&s[i]); err != nil {
-					return nil, fmt.Errorf("convert values: %w", err)
-				}
-				out = append(out, m)
-			}
-		}
-		return out, nil
-	}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(v)
+	data, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("convert values: %w", err)
 	}
-	return m, nil
+	var out any
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil, fmt.Errorf("convert values: %w", err)
+	}
+	return out, nil
 }
