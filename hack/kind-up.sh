@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# `make kind-up`: a kind cluster with ingress-nginx, the Bookstore images,
+# the operator (kubectl apply -k manifests/) and the sample Bookstore, waited
+# for until Ready. Needs docker (or podman: DOCKER=podman, KIND_EXPERIMENTAL_PROVIDER=podman)
+# and kubectl; installs kind into bin/ when missing. Undo with hack/kind-down.sh.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+# shellcheck source=versions.env
+source hack/versions.env
+
+CLUSTER="${KIND_CLUSTER_NAME:-bookstore}"
+DOCKER="${DOCKER:-docker}"
+KUBECTL="${KUBECTL:-kubectl}"
+INGRESS_NGINX_VERSION="${INGRESS_NGINX_VERSION:-controller-v1.13.0}"
+SAMPLE=manifests/samples/bookstore.yaml
+version="${BOOKSTORE_VERSION:-$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' charts/bookstore/Chart.yaml)}"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+KIND="${KIND:-$(command -v kind || true)}"
+if [ -z "$KIND" ]; then
+	KIND="$root/bin/kind"
+	if [ ! -x "$KIND" ]; then
+		log "installing kind v$KIND_VERSION into bin/"
+		GOBIN="$root/bin" go install "sigs.k8s.io/kind@v$KIND_VERSION"
+	fi
+fi
+
+if "$KIND" get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+	log "kind cluster $CLUSTER exists"
+else
+	log "creating kind cluster $CLUSTER (kind-config.yaml)"
+	"$KIND" create cluster --name "$CLUSTER" --config kind-config.yaml --wait 120s
+fi
+ctx=(--context "kind-$CLUSTER")
+
+log "installing ingress-nginx $INGRESS_NGINX_VERSION"
+"$KUBECTL" "${ctx[@]}" apply -f "https://raw.githubusercontent.com/kubernetes/ingress-nginx/$INGRESS_NGINX_VERSION/deploy/static/provider/kind/deploy.yaml"
+
+log "building the images"
+DOCKER="$DOCKER" BOOKSTORE_VERSION="$version" hack/images.sh
+log "loading bookstore:$version and bookstore-operator:$version into the cluster"
+"$KIND" load docker-image --name "$CLUSTER" "bookstore:$version" "bookstore-operator:$version"
+
+"$KUBECTL" "${ctx[@]}" -n ingress-nginx wait --for=condition=Ready pod \
+	-l app.kubernetes.io/component=controller --timeout=300s
+
+log "installing the operator (kubectl apply -k manifests/)"
+"$KUBECTL" "${ctx[@]}" apply -k manifests/
+"$KUBECTL" "${ctx[@]}" wait --for=condition=Established crd/bookstores.bookstore.dev --timeout=60s
+"$KUBECTL" "${ctx[@]}" -n bookstore-system rollout status deployment/bookstore-operator --timeout=300s
+
+log "applying $SAMPLE and waiting for Ready"
+"$KUBECTL" "${ctx[@]}" apply -f "$SAMPLE"
+"$KUBECTL" "${ctx[@]}" wait --for=condition=Ready -f "$SAMPLE" --timeout=20m
+
+url="$("$KUBECTL" "${ctx[@]}" get -f "$SAMPLE" -o jsonpath='{.status.url}' 2>/dev/null || true)"
+log "Bookstore is ready: ${url:-http://localhost/} (try ${url:-http://localhost}/api/books; Swagger UI under /docs/<service>/swagger/)"
+"$KUBECTL" "${ctx[@]}" get -f "$SAMPLE"
