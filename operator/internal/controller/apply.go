@@ -63,6 +63,25 @@ func (r *BookstoreReconciler) apply(ctx context.Context, u *unstructured.Unstruc
 	u = u.DeepCopy()
 	unstructured.RemoveNestedField(u.Object, "status")
 	unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
+	live, err := r.getLive(ctx, u)
+	if err != nil {
+		return false, err
+	}
+	if live != nil && u.GetKind() == "StatefulSet" {
+		// volumeClaimTemplates are immutable: a changed storage size or class
+		// applies to new StatefulSets only (docs/operator.md).
+		if vct, found, _ := unstructured.NestedSlice(live.Object, "spec", "volumeClaimTemplates"); found {
+			for _, c := range vct {
+				if m, ok := c.(map[string]any); ok {
+					delete(m, "status")
+					dropNulls(m)
+				}
+			}
+			if err := unstructured.SetNestedSlice(u.Object, vct, "spec", "volumeClaimTemplates"); err != nil {
+				return false, fmt.Errorf("statefulset %s: %w", u.GetName(), err)
+			}
+		}
+	}
 	hash, err := hashObject(u)
 	if err != nil {
 		return false, err
@@ -73,12 +92,12 @@ func (r *BookstoreReconciler) apply(ctx context.Context, u *unstructured.Unstruc
 	}
 	ann[AppliedHashAnnotation] = hash
 	u.SetAnnotations(ann)
-
-	live, err := r.getLive(ctx, u)
-	if err != nil {
-		return false, err
-	}
 	if live != nil && live.GetAnnotations()[AppliedHashAnnotation] == hash && subset(u.Object, live.Object) {
+		return false, nil
+	}
+	if live != nil && u.GetKind() == "Job" {
+		// A Job's template is immutable and a migration runs once per image:
+		// the Job of this image exists, whatever configuration it ran with.
 		return false, nil
 	}
 	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
