@@ -51,6 +51,7 @@ func New(d app.Deps) *Service { return &Service{pool: d.Pool, auth: d.Auth} }
 func (s *Service) Routes(r *mux.Router) {
 	r.Handle("/api/tokens/add", s.auth.Require(httpx.Handle(s.add))).Methods(http.MethodPost)
 	r.Handle("/api/tokens/balance", s.auth.Require(httpx.Handle(s.balance))).Methods(http.MethodGet)
+	r.Handle("/api/tokens/history", s.auth.Require(httpx.Handle(s.history))).Methods(http.MethodGet)
 }
 
 type addRequest struct {

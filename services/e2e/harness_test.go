@@ -1,0 +1,422 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/bookstore-platform/bookstore/internal/platform/app"
+	"github.com/bookstore-platform/bookstore/internal/platform/apptest"
+	"github.com/bookstore-platform/bookstore/internal/platform/config"
+	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
+	"github.com/bookstore-platform/bookstore/internal/platform/events"
+	"github.com/bookstore-platform/bookstore/internal/testenv"
+	"github.com/bookstore-platform/bookstore/services/inventory"
+	"github.com/bookstore-platform/bookstore/services/order"
+	"github.com/bookstore-platform/bookstore/services/token"
+	"github.com/bookstore-platform/bookstore/services/user"
+)
+
+var services = []string{"user", "token", "inventory", "order"}
+
+const (
+	adminEmail    = "admin@bookstore.test"
+	adminPassword = "admin-password"
+)
+
+// system is the four services in process, each on its own database, all on
+// one Kafka with topics private to the test.
+type system struct {
+	t      *testing.T
+	env    *apptest.Env
+	topics events.Topics
+	kafka  config.Kafka
+	cfg    map[string]config.Config
+	addr   map[string]string // fixed listen address per service, kept across restarts
+	mu     sync.Mutex
+	procs  map[string]*proc
+	pools  map[string]*pgxpool.Pool
+}
+
+// proc is one running service.
+type proc struct {
+	*apptest.Server
+	app    *app.App
+	srv    *httptest.Server
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	err    error
+}
+
+// option adjusts one service's configuration before start.
+type option func(service string, c *config.Config)
+
+// withRedis gives service a Redis database of its own: revocations reach
+// it only through the UserLoggedOut event.
+func withRedis(service, url string) option {
+	return func(s string, c *config.Config) {
+		if s == service {
+			c.RedisURL = url
+		}
+	}
+}
+
+func newSystem(t *testing.T, opts ...option) *system {
+	t.Helper()
+	s := &system{
+		t:      t,
+		env:    apptest.NewEnv(t),
+		topics: events.TopicsWithPrefix(testenv.Name(t, "e2e") + "."),
+		kafka:  config.Kafka{Brokers: []string{testenv.Kafka(t)}, TopicPartitions: 3, TopicReplication: 1},
+		cfg:    map[string]config.Config{},
+		addr:   map[string]string{},
+		procs:  map[string]*proc{},
+		pools:  map[string]*pgxpool.Pool{},
+	}
+	for _, name := range services {
+		c := s.env.Config(t, name)
+		c.Kafka = s.kafka
+		if name == "user" {
+			c.AdminEmail, c.AdminPassword = adminEmail, adminPassword
+		}
+		for _, o := range opts {
+			o(name, &c)
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.addr[name] = ln.Addr().String()
+		ln.Close()
+		s.cfg[name] = c
+		pool, err := pgxpool.New(context.Background(), c.DatabaseURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		s.pools[name] = pool
+	}
+	inv := s.cfg["order"]
+	inv.InventoryURL = "http://" + s.addr["inventory"]
+	s.cfg["order"] = inv
+	for _, name := range services {
+		s.start(name, nil)
+	}
+	t.Cleanup(func() {
+		for _, name := range services {
+			s.stop(name)
+		}
+	})
+	s.waitReady()
+	return s
+}
+
+func (s *system) builders(name string, c eventbus.Config) []app.Builder {
+	switch name {
+	case "user":
+		return []app.Builder{user.Build(user.Options{Topics: &s.topics, BcryptCost: 4}), user.Events(c)}
+	case "token":
+		return []app.Builder{token.Build(), token.Events(c)}
+	case "inventory":
+		return []app.Builder{inventory.Build(), inventory.Events(c)}
+	default:
+		return []app.Builder{order.Build(order.Options{Topics: &s.topics}), order.Events(c)}
+	}
+}
+
+// start runs service name; afterCommit, if set, is its consumer's crash
+// hook.
+func (s *system) start(name string, afterCommit func(context.Context, events.Envelope) error) *proc {
+	t := s.t
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ec := eventbus.Config{Topics: &s.topics, AfterCommit: afterCommit}
+	a, err := app.New(ctx, s.cfg[name], apptest.Logger(t), s.builders(name, ec)...)
+	if err != nil {
+		cancel()
+		t.Fatalf("start %s: %v", name, err)
+	}
+	var ln net.Listener
+	for i := 0; ; i++ {
+		ln, err = net.Listen("tcp", s.addr[name])
+		if err == nil {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("listen %s on %s: %v", name, s.addr[name], err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	srv := httptest.NewUnstartedServer(a.Handler())
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	p := &proc{
+		Server: &apptest.Server{URL: srv.URL, App: a, Client: srv.Client()},
+		app:    a, srv: srv, cancel: cancel, done: make(chan error, 1),
+	}
+	go func() { p.done <- a.RunWorkers(ctx) }()
+	s.mu.Lock()
+	s.procs[name] = p
+	s.mu.Unlock()
+	return p
+}
+
+// stop shuts service name down (if running) and returns its workers' error.
+func (s *system) stop(name string) error {
+	s.mu.Lock()
+	p := s.procs[name]
+	delete(s.procs, name)
+	s.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	p.once.Do(func() {
+		p.srv.Close()
+		p.cancel()
+		select {
+		case p.err = <-p.done:
+		case <-time.After(30 * time.Second):
+			p.err = errors.New("workers did not stop")
+		}
+		p.app.Close()
+	})
+	return p.err
+}
+
+func (s *system) svc(name string) *apptest.Server {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.procs[name]
+	if p == nil {
+		s.t.Fatalf("%s is not running", name)
+	}
+	return p.Server
+}
+
+// waitReady waits until every running service's /readyz is 200 (database,
+// Redis, Kafka and its topics).
+func (s *system) waitReady() {
+	s.t.Helper()
+	for _, name := range services {
+		s.mu.Lock()
+		p := s.procs[name]
+		s.mu.Unlock()
+		if p == nil {
+			continue
+		}
+		eventually(s.t, name+" ready", 60*time.Second, func() bool {
+			resp, err := p.Client.Get(p.URL + "/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		})
+	}
+}
+
+func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// ---- API helpers ----
+
+type account struct {
+	ID    string
+	Email string
+	Token string
+}
+
+func (s *system) register(email string) account {
+	t := s.t
+	t.Helper()
+	u := s.svc("user")
+	var reg struct {
+		UserID string `json:"userId"`
+	}
+	u.Post(t, "/api/users/register", "", map[string]string{"email": email, "password": "password-123"}).Expect(t, http.StatusCreated).JSON(t, &reg)
+	a := s.login(email, "password-123")
+	a.ID = reg.UserID
+	return a
+}
+
+func (s *system) login(email, password string) account {
+	t := s.t
+	t.Helper()
+	var out struct {
+		Token string `json:"token"`
+	}
+	s.svc("user").Post(t, "/api/users/login", "", map[string]string{"email": email, "password": password}).Expect(t, http.StatusOK).JSON(t, &out)
+	var me struct {
+		UserID string `json:"userId"`
+	}
+	s.svc("user").Get(t, "/api/users/me", out.Token).Expect(t, http.StatusOK).JSON(t, &me)
+	return account{ID: me.UserID, Email: email, Token: out.Token}
+}
+
+func (s *system) admin() account { return s.login(adminEmail, adminPassword) }
+
+func (s *system) createBook(admin account, price, amount int64) string {
+	t := s.t
+	t.Helper()
+	var out struct {
+		BookID string `json:"bookId"`
+	}
+	s.svc("inventory").Post(t, "/api/books", admin.Token, map[string]any{
+		"title": "The Go Programming Language", "author": "Donovan & Kernighan", "price": price, "amount": amount,
+	}).Expect(t, http.StatusCreated).JSON(t, &out)
+	return out.BookID
+}
+
+func (s *system) stock(tok, bookID string) int64 {
+	t := s.t
+	t.Helper()
+	var b struct {
+		Amount int64 `json:"amount"`
+	}
+	s.svc("inventory").Get(t, "/api/books/"+bookID, tok).Expect(t, http.StatusOK).JSON(t, &b)
+	return b.Amount
+}
+
+func (s *system) topUp(a account, amount int64) {
+	s.t.Helper()
+	s.svc("token").Post(s.t, "/api/tokens/add", a.Token, map[string]int64{"amount": amount}).Expect(s.t, http.StatusOK)
+}
+
+func (s *system) balance(a account) int64 {
+	t := s.t
+	t.Helper()
+	var b struct {
+		Balance int64 `json:"balance"`
+	}
+	s.svc("token").Get(t, "/api/tokens/balance", a.Token).Expect(t, http.StatusOK).JSON(t, &b)
+	return b.Balance
+}
+
+func (s *system) placeOrder(a account, bookIDs ...string) string {
+	t := s.t
+	t.Helper()
+	var out struct {
+		OrderID string `json:"orderId"`
+		Status  string `json:"status"`
+	}
+	s.svc("order").Post(t, "/api/orders", a.Token, map[string]any{"bookIds": bookIDs}).Expect(t, http.StatusAccepted).JSON(t, &out)
+	if out.Status != order.StatusPending {
+		t.Fatalf("new order status %q, want Pending", out.Status)
+	}
+	return out.OrderID
+}
+
+func (s *system) order(a account, id string) order.Order {
+	t := s.t
+	t.Helper()
+	var o order.Order
+	s.svc("order").Get(t, "/api/orders/"+id, a.Token).Expect(t, http.StatusOK).JSON(t, &o)
+	return o
+}
+
+// final polls the order until it leaves Pending.
+func (s *system) final(a account, id string) order.Order {
+	s.t.Helper()
+	var o order.Order
+	eventually(s.t, "order "+id+" final", 30*time.Second, func() bool {
+		o = s.order(a, id)
+		return o.Status != order.StatusPending
+	})
+	return o
+}
+
+// count runs a count(*) style query on service's database.
+func (s *system) scalar(service, sql string, args ...any) int64 {
+	s.t.Helper()
+	var n int64
+	if err := s.pools[service].QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
+		s.t.Fatalf("%s: %s: %v", service, sql, err)
+	}
+	return n
+}
+
+// ---- Kafka helpers ----
+
+func (s *system) producer() *events.Producer {
+	s.t.Helper()
+	p, err := events.NewProducer(s.kafka, nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { p.Close(5 * time.Second) })
+	return p
+}
+
+// messages reads every message currently on topics (waiting up to wait
+// for stragglers) with a throwaway consumer group.
+func (s *system) messages(wait time.Duration, topics ...string) []*kafka.Message {
+	t := s.t
+	t.Helper()
+	base, err := events.ClientConfig(s.kafka)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base["group.id"] = testenv.Name(t, "reader")
+	base["auto.offset.reset"] = "earliest"
+	base["enable.auto.commit"] = false
+	c, err := kafka.NewConsumer(&base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SubscribeTopics(topics, nil); err != nil {
+		t.Fatal(err)
+	}
+	var out []*kafka.Message
+	quiet := time.Now().Add(wait)
+	for time.Now().Before(quiet) {
+		m, err := c.ReadMessage(100 * time.Millisecond)
+		if err != nil {
+			continue
+		}
+		out = append(out, m)
+		if until := time.Now().Add(time.Second); until.After(quiet) {
+			quiet = until
+		}
+	}
+	return out
+}
+
+func header(m *kafka.Message, key string) string {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+func describe(m *kafka.Message) string {
+	return fmt.Sprintf("%s key=%s %s", *m.TopicPartition.Topic, m.Key, strings.TrimSpace(string(m.Value)))
+}
+
+func separateRedis(t *testing.T) string { return testenv.Redis(t) }
+
+func apptestRequest(method, path, token string) apptest.Request {
+	return apptest.Request{Method: method, Path: path, Token: token}
+}
