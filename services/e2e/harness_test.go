@@ -54,7 +54,7 @@ type proc struct {
 	app    *app.App
 	srv    *httptest.Server
 	cancel context.CancelFunc
-	done   chan error
+	exited chan struct{} // closed when the workers returned; err is then set
 	once   sync.Once
 	err    error
 }
@@ -164,9 +164,12 @@ func (s *system) start(name string, afterCommit func(context.Context, events.Env
 	srv.Start()
 	p := &proc{
 		Server: &apptest.Server{URL: srv.URL, App: a, Client: srv.Client()},
-		app:    a, srv: srv, cancel: cancel, done: make(chan error, 1),
+		app:    a, srv: srv, cancel: cancel, exited: make(chan struct{}),
 	}
-	go func() { p.done <- a.RunWorkers(ctx) }()
+	go func() {
+		p.err = a.RunWorkers(ctx)
+		close(p.exited)
+	}()
 	s.mu.Lock()
 	s.procs[name] = p
 	s.mu.Unlock()
@@ -186,13 +189,35 @@ func (s *system) stop(name string) error {
 		p.srv.Close()
 		p.cancel()
 		select {
-		case p.err = <-p.done:
+		case <-p.exited:
 		case <-time.After(30 * time.Second):
-			p.err = errors.New("workers did not stop")
+			s.t.Errorf("%s: workers did not stop", name)
+			return
 		}
 		p.app.Close()
 	})
-	return p.err
+	select {
+	case <-p.exited:
+		return p.err
+	default:
+		return errors.New("workers did not stop")
+	}
+}
+
+// crashed waits until service name's workers died on their own (without
+// being stopped), like a process exiting, and returns why.
+func (s *system) crashed(name string) error {
+	s.t.Helper()
+	s.mu.Lock()
+	p := s.procs[name]
+	s.mu.Unlock()
+	select {
+	case <-p.exited:
+		return p.err
+	case <-time.After(30 * time.Second):
+		s.t.Fatalf("%s did not die", name)
+		return nil
+	}
 }
 
 func (s *system) svc(name string) *apptest.Server {
@@ -419,4 +444,29 @@ func separateRedis(t *testing.T) string { return testenv.Redis(t) }
 
 func apptestRequest(method, path, token string) apptest.Request {
 	return apptest.Request{Method: method, Path: path, Token: token}
+}
+
+// metric sums the samples of a counter family on service's /metrics whose
+// labels contain every one of match (e.g. `outcome="duplicate"`).
+func (s *system) metric(service, family string, match ...string) float64 {
+	t := s.t
+	t.Helper()
+	body := string(s.svc(service).Get(t, "/metrics", "").Expect(t, http.StatusOK).Body)
+	var sum float64
+lines:
+	for _, line := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(line, family+"{") && !strings.HasPrefix(line, family+" ") {
+			continue
+		}
+		for _, m := range match {
+			if !strings.Contains(line, m) {
+				continue lines
+			}
+		}
+		var v float64
+		if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err == nil {
+			sum += v
+		}
+	}
+	return sum
 }
