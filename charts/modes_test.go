@@ -192,6 +192,17 @@ ingress: {host: books.example.com, tlsSecretName: books-tls, docs: {enabled: fal
 			t.Errorf("Ingress spec = %v", get(ing, "spec"))
 		}
 	})
+	t.Run("an empty global entry leaves the service's own value", func(t *testing.T) {
+		objs := mustRender(t, "bookstore", yamlValues(t, `
+global: {bookstore: {image: {repository: "", tag: ""}}}
+user: {image: {repository: bookstore-user, tag: dev}}`))
+		if img := str(find(objs, "Deployment", "bs-user"), "spec", "template", "spec", "containers", "0", "image"); img != "bookstore-user:dev" {
+			t.Errorf("user image = %q, want bookstore-user:dev", img)
+		}
+		if img := str(find(objs, "Deployment", "bs-token"), "spec", "template", "spec", "containers", "0", "image"); img != "bookstore:0.1.0" {
+			t.Errorf("token image = %q, want the chart default bookstore:0.1.0", img)
+		}
+	})
 	t.Run("operator: only the Ingress, for services named <name>-<service>", func(t *testing.T) {
 		objs := mustRender(t, "bookstore", yamlValues(t, `
 user: {enabled: false, fullnameOverride: demo-user}

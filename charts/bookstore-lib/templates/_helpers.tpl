@@ -7,9 +7,29 @@ for everything the four services share: image, redis, kafka, jwt, labels, ...).
 {{- $own := fromYaml (toYaml .Values) -}}
 {{- $global := dict -}}
 {{- if and .Values.global (kindIs "map" .Values.global) -}}
-{{- $global = fromYaml (toYaml (.Values.global.bookstore | default dict)) -}}
+{{- $global = include "bookstore-lib.prune" (.Values.global.bookstore | default dict) | fromYaml -}}
 {{- end -}}
 {{- toYaml (mustMergeOverwrite $own $global) -}}
+{{- end -}}
+
+{{/*
+A map without its empty entries ("", null, empty maps and lists), recursively,
+as YAML: an empty global entry must leave the service's own value alone
+(mergeOverwrite would copy an empty string over it).
+*/}}
+{{- define "bookstore-lib.prune" -}}
+{{- $out := dict -}}
+{{- range $k, $v := . -}}
+{{- if kindIs "map" $v -}}
+{{- $p := include "bookstore-lib.prune" $v | fromYaml -}}
+{{- if $p -}}{{- $_ := set $out $k $p -}}{{- end -}}
+{{- else if or (kindIs "bool" $v) (kindIs "float64" $v) (kindIs "int64" $v) (kindIs "int" $v) -}}
+{{- $_ := set $out $k $v -}}
+{{- else if $v -}}
+{{- $_ := set $out $k $v -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
 {{- end -}}
 
 {{/* Chart name, overridable with nameOverride. */}}
