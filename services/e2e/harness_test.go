@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -469,4 +470,11 @@ lines:
 		}
 	}
 	return sum
+}
+
+func decodeJSON(resp *http.Response, v any) error {
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("decode %s response: %w", resp.Request.URL.Path, err)
+	}
+	return nil
 }
