@@ -58,8 +58,8 @@ func (o *opaque) Hash() (uint32, error) { return starlark.String(o.typ).Hash() }
 
 type image struct {
 	ref, context, dockerfile, dockerfileContents, target string
-	only, ignore, entrypoint                              []string
-	liveUpdate                                            []*step
+	only, ignore, entrypoint                             []string
+	liveUpdate                                           []*step
 }
 
 type resource struct {
