@@ -97,3 +97,34 @@ func TestLogoutReachesEveryService(t *testing.T) {
 		})
 	}
 }
+
+// TestMultiItemOrdersAreAllOrNothing: a repeated book id is a quantity; one
+// unavailable item rejects the whole order and reserves nothing.
+func TestMultiItemOrdersAreAllOrNothing(t *testing.T) {
+	s := newSystem(t)
+	admin := s.admin()
+	gus := s.register("gus@example.com")
+	s.topUp(gus, 1000)
+	a := s.createBook(admin, 10, 5)
+	b := s.createBook(admin, 25, 1)
+
+	mixed := s.final(gus, s.placeOrder(gus, a, a, b, b))
+	if mixed.Status != order.StatusFailed || mixed.FailReason != events.ReasonOutOfStock {
+		t.Fatalf("order for 2×a and 2×b (1 in stock) = %+v, want Failed %q only", mixed, events.ReasonOutOfStock)
+	}
+	eventually(t, "refund", 10*time.Second, func() bool { return s.balance(gus) == 1000 })
+	if sa, sb := s.stock(admin.Token, a), s.stock(admin.Token, b); sa != 5 || sb != 1 {
+		t.Errorf("stock after the rejected order a=%d b=%d, want 5 and 1 (nothing reserved)", sa, sb)
+	}
+
+	ok := s.final(gus, s.placeOrder(gus, a, b, a))
+	if ok.Status != order.StatusCompleted || ok.TotalPrice != 45 {
+		t.Fatalf("order for 2×a and b = %+v, want Completed for 45", ok)
+	}
+	if sa, sb := s.stock(admin.Token, a), s.stock(admin.Token, b); sa != 3 || sb != 0 {
+		t.Errorf("stock a=%d b=%d, want 3 and 0", sa, sb)
+	}
+	if bal := s.balance(gus); bal != 955 {
+		t.Errorf("balance %d, want 955", bal)
+	}
+}
