@@ -82,7 +82,7 @@ func TestOperator(t *testing.T) {
 		return &harness{t: t, ctx: ctx, c: c, ns: ns}
 	}
 
-	t.Run("sample lifecycle, upgrade and failed migration", func(t *testing.T) {
+	t.Run("sample lifecycle then upgrade with a failed migration", func(t *testing.T) {
 		h := newHarness(t, "sample")
 		testSample(t, h, r, counter)
 	})
@@ -273,7 +273,11 @@ func testSample(t *testing.T, h *harness, r *BookstoreReconciler, counter *write
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, want := range helmTemplate(t, svc, name, h.ns, values) {
+			fromHelm := helmTemplate(t, svc, name, h.ns, values)
+			if len(fromHelm) < 4 { // Job, Service, Deployment, PDB (+HPA)
+				t.Errorf("helm template %s rendered only %v", svc, sortedKeys(fromHelm))
+			}
+			for _, want := range fromHelm {
 				got := &unstructured.Unstructured{}
 				got.SetGroupVersionKind(want.GroupVersionKind())
 				if err := h.c.Get(h.ctx, h.key(want.GetName()), got); err != nil {
@@ -329,7 +333,7 @@ func testSample(t *testing.T, h *harness, r *BookstoreReconciler, counter *write
 		}
 	})
 
-	t.Run("version change migrates first, a failed migration blocks its rollout", func(t *testing.T) {
+	t.Run("version change migrates first and a failed migration blocks its rollout", func(t *testing.T) {
 		before := map[string]*appsv1.Deployment{}
 		for _, svc := range render.Services() {
 			d := &appsv1.Deployment{}
