@@ -24,9 +24,8 @@ func stageCharts(t *testing.T, helm string) string {
 	t.Helper()
 	root := testenv.RepoRoot(t)
 	dir := filepath.Join(t.TempDir(), "charts")
-	if err := os.CopyFS(dir, os.DirFS(filepath.Join(root, "charts"))); err != nil {
-		t.Fatal(err)
-	}
+	// -L: bookstore-operator reads manifests/ through symlinks.
+	run(t, nil, "cp", "-rL", filepath.Join(root, "charts"), dir)
 	for _, c := range append([]string{"bookstore"}, charts.Services()...) {
 		// A local `helm dependency build` may have left archives behind.
 		if err := os.RemoveAll(filepath.Join(dir, c, "charts")); err != nil {
@@ -90,18 +89,30 @@ func serviceValues(t *testing.T, svc string) string {
 func TestHelmLintStrict(t *testing.T) {
 	helm := testenv.Tool(t, "helm")
 	dir := stageCharts(t, helm)
-	for _, c := range append([]string{"bookstore-lib", "bookstore"}, charts.Services()...) {
+	for _, c := range append([]string{"bookstore-lib", "bookstore", "bookstore-operator"}, charts.Services()...) {
 		t.Run(c, func(t *testing.T) {
 			run(t, nil, helm, "lint", "--strict", filepath.Join(dir, c))
 			if c == "bookstore-lib" {
 				return
 			}
-			max, _ := filepath.Abs(filepath.Join("testdata", "max-values.yaml"))
-			if c != "bookstore" {
-				max = serviceValues(t, c)
-			}
+			max := maxValues(t, c)
 			run(t, nil, helm, "lint", "--strict", "-f", max, filepath.Join(dir, c))
 		})
+	}
+}
+
+// maxValues is the maximal values file of a chart.
+func maxValues(t *testing.T, chart string) string {
+	t.Helper()
+	switch chart {
+	case "bookstore":
+		p, _ := filepath.Abs(filepath.Join("testdata", "max-values.yaml"))
+		return p
+	case "bookstore-operator":
+		p, _ := filepath.Abs(filepath.Join("testdata", "operator-max-values.yaml"))
+		return p
+	default:
+		return serviceValues(t, chart)
 	}
 }
 
@@ -131,19 +142,30 @@ func TestHelmTemplateAppliesToTheAPIServer(t *testing.T) {
 	const ns = "shop"
 	run(t, nil, kubectl, "--kubeconfig", kc, "create", "namespace", ns)
 
-	maxUmbrella, _ := filepath.Abs(filepath.Join("testdata", "max-values.yaml"))
-	for _, c := range append([]string{"bookstore"}, charts.Services()...) {
-		for _, values := range []string{"defaults", "max"} {
+	root := testenv.RepoRoot(t)
+	for _, c := range append([]string{"bookstore", "bookstore-operator"}, charts.Services()...) {
+		variants := []string{"defaults", "max"}
+		if c == "bookstore" {
+			variants = append(variants, "tilt")
+		}
+		for _, values := range variants {
 			t.Run(c+"/"+values, func(t *testing.T) {
-				args := []string{helm, "template", "bs", filepath.Join(dir, c), "--namespace", ns}
-				if values == "max" {
-					f := maxUmbrella
-					if c != "bookstore" {
-						f = serviceValues(t, c)
-					}
-					args = append(args, "-f", f)
+				args := []string{helm, "template", "bs", filepath.Join(dir, c), "--namespace", ns, "--include-crds"}
+				switch values {
+				case "max":
+					args = append(args, "-f", maxValues(t, c))
+				case "tilt":
+					// The values and dev infrastructure the Tiltfile deploys.
+					args = append(args, "-f", filepath.Join(root, "deploy", "tilt", "values.yaml"))
 				}
 				manifest := run(t, nil, args...)
+				if values == "tilt" {
+					infra, err := os.ReadFile(filepath.Join(root, "deploy", "tilt", "infra.yaml"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					manifest = append(append(manifest, "\n---\n"...), infra...)
+				}
 				if !bytes.Contains(manifest, []byte("kind: ")) {
 					t.Fatalf("helm template rendered no objects:\n%s", manifest)
 				}
