@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -16,6 +17,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -265,6 +267,28 @@ func testSample(t *testing.T, h *harness, r *BookstoreReconciler, counter *write
 			t.Errorf("component %s not ready: %s", comp.Name, comp.Message)
 		}
 	}
+
+	t.Run("events", func(t *testing.T) {
+		// the event recorder sends asynchronously
+		eventually(t, "events for the transitions", func() error {
+			var l eventsv1.EventList
+			if err := h.c.List(h.ctx, &l, client.InNamespace(h.ns)); err != nil {
+				return err
+			}
+			reasons := map[string]bool{}
+			for _, e := range l.Items {
+				if e.Regarding.Kind == v1alpha1.Kind && e.Regarding.Name == name {
+					reasons[e.Reason] = true
+				}
+			}
+			for _, want := range []string{"SecretGenerated", "MigrationStarted", "InfrastructureReady", "MigrationsSucceeded", "Ready"} {
+				if !reasons[want] {
+					return fmt.Errorf("no %s event; got %v", want, slices.Collect(mapsKeys(reasons)))
+				}
+			}
+			return nil
+		})
+	})
 
 	t.Run("objects are the chart's", func(t *testing.T) {
 		live := h.bookstore(name)
@@ -560,6 +584,24 @@ func testAutoscaling(t *testing.T, h *harness, r *BookstoreReconciler) {
 		return errors.New("HPA still there")
 	})
 	eventually(t, "replicas set to 3", func() error {
+		if err := h.exists(d, n.Service("user")); err != nil {
+			return err
+		}
+		if ptr.Deref(d.Spec.Replicas, 0) != 3 {
+			return errors.New("replicas not 3")
+		}
+		return nil
+	})
+
+	// Drift: someone scales by hand; the operator owns replicas again and restores them.
+	if err := h.c.SubResource("scale").Get(h.ctx, d, scale); err != nil {
+		t.Fatal(err)
+	}
+	scale.Spec.Replicas = 7
+	if err := h.c.SubResource("scale").Update(h.ctx, d, client.WithSubResourceBody(scale), client.FieldOwner("kubectl")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "manual scale reverted to 3", func() error {
 		if err := h.exists(d, n.Service("user")); err != nil {
 			return err
 		}
