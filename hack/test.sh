@@ -11,8 +11,14 @@ t0=$SECONDS
 "$ROOT/hack/install-k8s.sh" >&2
 log "tools and servers installed in $((SECONDS - t0))s"
 
-trap '"$ROOT/hack/servers.sh" stop test' EXIT
-"$ROOT/hack/servers.sh" start test
+# Servers someone else started (a developer's open session) are reused and left running;
+# servers started here are stopped on exit, leaving no process behind.
+if "$ROOT/hack/servers.sh" status test >/dev/null 2>&1; then
+  log "reusing the running test servers"
+else
+  trap '"$ROOT/hack/servers.sh" stop test' EXIT
+  "$ROOT/hack/servers.sh" start test
+fi
 source "$CACHE/testservers.env"
 export KUBEBUILDER_ASSETS="$KUBE_ASSETS"
 export TMPDIR="${TMPDIR:-/tmp}"
