@@ -48,8 +48,22 @@ func TestOperator(t *testing.T) {
 	env, cfg := testenv.KubeEnv(t, filepath.Join(root, "manifests", "crd"))
 	scheme := newScheme(t)
 
+	// The manager runs as the operator's ServiceAccount with exactly the RBAC
+	// of manifests/: the ClusterRole generated from the markers and its binding.
+	admin, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	installRBAC(t, admin, root)
+	operator, err := env.AddUser(envtest.User{
+		Name:   "system:serviceaccount:bookstore-system:bookstore-operator",
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:bookstore-system", "system:authenticated"},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	counter := &writeCounter{}
-	mcfg := rest.CopyConfig(cfg)
+	mcfg := rest.CopyConfig(operator.Config())
 	mcfg.Wrap(counter.wrap)
 	mgr, err := ctrl.NewManager(mcfg, ctrl.Options{
 		Scheme:                 scheme,
@@ -73,10 +87,7 @@ func TestOperator(t *testing.T) {
 			t.Errorf("manager: %v", err)
 		}
 	})
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := admin
 	newHarness := func(t *testing.T, ns string) *harness {
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			t.Fatal(err)
@@ -100,6 +111,30 @@ func TestOperator(t *testing.T) {
 	t.Run("manifests dry-run", func(t *testing.T) {
 		testManifests(t, env, c, root)
 	})
+}
+
+// installRBAC creates the operator's namespace, ClusterRole and ClusterRoleBinding from manifests/.
+func installRBAC(t *testing.T, c client.Client, root string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bookstore-system"}}); err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"rbac/role.yaml", "operator/role_binding.yaml"} {
+		data, err := os.ReadFile(filepath.Join(root, "manifests", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs, err := render.Parse(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range objs {
+			if err := c.Create(ctx, o); err != nil {
+				t.Fatalf("create %s from %s: %v", objKey(o), f, err)
+			}
+		}
+	}
 }
 
 func loadSample(t *testing.T, root, ns string) *v1alpha1.Bookstore {
