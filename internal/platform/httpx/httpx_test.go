@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -231,5 +232,33 @@ func TestSwaggerUIIsEmbedded(t *testing.T) {
 		if rec.Code != 200 || !strings.Contains(rec.Body.String(), want) {
 			t.Errorf("GET %s: status %d, body without %q", path, rec.Code, want)
 		}
+	}
+}
+
+// The embedded Swagger UI is the version pinned in hack/versions.env.
+func TestSwaggerUIVersionIsPinned(t *testing.T) {
+	pinned, err := os.ReadFile("../../../hack/versions.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want string
+	for _, line := range strings.Split(string(pinned), "\n") {
+		if v, ok := strings.CutPrefix(line, "SWAGGER_UI_VERSION="); ok {
+			want = strings.TrimSpace(v)
+		}
+	}
+	got, err := os.ReadFile("swaggerui/VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want == "" || strings.TrimSpace(string(got)) != want {
+		t.Fatalf("embedded swagger-ui-dist %q, hack/versions.env pins %q", strings.TrimSpace(string(got)), want)
+	}
+	bundle, err := os.ReadFile("swaggerui/dist/swagger-ui-bundle.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(bundle, []byte(want)) {
+		t.Fatalf("swagger-ui-bundle.js does not mention version %s", want)
 	}
 }
