@@ -223,12 +223,12 @@ func parseIDs(raw []string) ([]uuid.UUID, error) {
 	return ids, nil
 }
 
-var errNoBook = httpx.NotFound("book not found")
+func errNoBook() error { return httpx.NotFound("book not found") }
 
 func bookID(r *http.Request) (uuid.UUID, error) {
 	id, err := uuid.Parse(mux.Vars(r)["id"])
 	if err != nil {
-		return uuid.Nil, errNoBook
+		return uuid.Nil, errNoBook()
 	}
 	return id, nil
 }
@@ -244,7 +244,7 @@ func (s *Service) get(w http.ResponseWriter, r *http.Request) error {
 	}
 	b, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByPos[Book])
 	if errors.Is(err, pgx.ErrNoRows) {
-		return errNoBook
+		return errNoBook()
 	}
 	if err != nil {
 		return fmt.Errorf("get book: %w", err)
@@ -273,7 +273,7 @@ func (s *Service) update(w http.ResponseWriter, r *http.Request) error {
 		var old int64
 		if err := tx.QueryRow(ctx, `SELECT amount FROM books WHERE id = $1 FOR UPDATE`, id).Scan(&old); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
-				return errNoBook
+				return errNoBook()
 			}
 			return fmt.Errorf("lock book: %w", err)
 		}
@@ -312,7 +312,7 @@ func (s *Service) delete(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("delete book: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return errNoBook
+		return errNoBook()
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

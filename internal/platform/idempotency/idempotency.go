@@ -72,8 +72,11 @@ func (s *Response) Write(w http.ResponseWriter) {
 	httpx.WriteJSON(w, s.Status, s.Body)
 }
 
-// ErrKeyReused: the key was first used for a different request.
-var ErrKeyReused = httpx.Unprocessable("Idempotency-Key was already used for a different request")
+// ErrKeyReused is the 422 returned when a key was first used for a
+// different request.
+func ErrKeyReused() error {
+	return httpx.Unprocessable("Idempotency-Key was already used for a different request")
+}
 
 // Lookup returns the response stored for (userID, key), or nil. It is a cheap
 // pre-check outside a transaction; Claim is the authoritative one.
@@ -92,7 +95,7 @@ func Lookup(ctx context.Context, q Querier, userID, key, requestHash string) (*R
 		return nil, fmt.Errorf("look up idempotency key: %w", err)
 	}
 	if hash != requestHash {
-		return nil, ErrKeyReused
+		return nil, ErrKeyReused()
 	}
 	if status == nil {
 		return nil, nil

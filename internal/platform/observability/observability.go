@@ -61,40 +61,52 @@ func (m *Metrics) Handler() http.Handler {
 
 // RegisterPool exports the statistics of pool.
 func (m *Metrics) RegisterPool(pool *pgxpool.Pool) error {
-	return m.Registry.Register(&poolCollector{pool: pool})
+	return m.Registry.Register(newPoolCollector(pool))
 }
 
-type poolCollector struct{ pool *pgxpool.Pool }
+// poolCollector exports pgxpool.Stat as metrics.
+type poolCollector struct {
+	pool  *pgxpool.Pool
+	descs []*prometheus.Desc
+	// value of each desc, in the same order.
+	values []func(*pgxpool.Stat) (prometheus.ValueType, float64)
+}
 
-var (
-	poolAcquired     = prometheus.NewDesc("bookstore_db_pool_acquired_conns", "Connections currently in use.", nil, nil)
-	poolIdle         = prometheus.NewDesc("bookstore_db_pool_idle_conns", "Idle connections.", nil, nil)
-	poolTotal        = prometheus.NewDesc("bookstore_db_pool_total_conns", "Open connections.", nil, nil)
-	poolMax          = prometheus.NewDesc("bookstore_db_pool_max_conns", "Maximum pool size.", nil, nil)
-	poolAcquires     = prometheus.NewDesc("bookstore_db_pool_acquires_total", "Successful acquires.", nil, nil)
-	poolEmptyAcq     = prometheus.NewDesc("bookstore_db_pool_empty_acquires_total", "Acquires that had to wait for a connection.", nil, nil)
-	poolCanceledAcq  = prometheus.NewDesc("bookstore_db_pool_canceled_acquires_total", "Acquires canceled by their context.", nil, nil)
-	poolAcquireWait  = prometheus.NewDesc("bookstore_db_pool_acquire_seconds_total", "Total time spent acquiring connections.", nil, nil)
-	poolNewConns     = prometheus.NewDesc("bookstore_db_pool_new_conns_total", "Connections opened.", nil, nil)
-	poolDestroyedIdl = prometheus.NewDesc("bookstore_db_pool_max_idle_destroyed_total", "Connections closed for being idle too long.", nil, nil)
-)
+func newPoolCollector(pool *pgxpool.Pool) *poolCollector {
+	c := &poolCollector{pool: pool}
+	gauge := func(f func(*pgxpool.Stat) float64) func(*pgxpool.Stat) (prometheus.ValueType, float64) {
+		return func(s *pgxpool.Stat) (prometheus.ValueType, float64) { return prometheus.GaugeValue, f(s) }
+	}
+	counter := func(f func(*pgxpool.Stat) float64) func(*pgxpool.Stat) (prometheus.ValueType, float64) {
+		return func(s *pgxpool.Stat) (prometheus.ValueType, float64) { return prometheus.CounterValue, f(s) }
+	}
+	add := func(name, help string, v func(*pgxpool.Stat) (prometheus.ValueType, float64)) {
+		c.descs = append(c.descs, prometheus.NewDesc(name, help, nil, nil))
+		c.values = append(c.values, v)
+	}
+	add("bookstore_db_pool_acquired_conns", "Connections currently in use.", gauge(func(s *pgxpool.Stat) float64 { return float64(s.AcquiredConns()) }))
+	add("bookstore_db_pool_idle_conns", "Idle connections.", gauge(func(s *pgxpool.Stat) float64 { return float64(s.IdleConns()) }))
+	add("bookstore_db_pool_total_conns", "Open connections.", gauge(func(s *pgxpool.Stat) float64 { return float64(s.TotalConns()) }))
+	add("bookstore_db_pool_max_conns", "Maximum pool size.", gauge(func(s *pgxpool.Stat) float64 { return float64(s.MaxConns()) }))
+	add("bookstore_db_pool_acquires_total", "Successful acquires.", counter(func(s *pgxpool.Stat) float64 { return float64(s.AcquireCount()) }))
+	add("bookstore_db_pool_empty_acquires_total", "Acquires that had to wait for a connection.", counter(func(s *pgxpool.Stat) float64 { return float64(s.EmptyAcquireCount()) }))
+	add("bookstore_db_pool_canceled_acquires_total", "Acquires canceled by their context.", counter(func(s *pgxpool.Stat) float64 { return float64(s.CanceledAcquireCount()) }))
+	add("bookstore_db_pool_acquire_seconds_total", "Total time spent acquiring connections.", counter(func(s *pgxpool.Stat) float64 { return s.AcquireDuration().Seconds() }))
+	add("bookstore_db_pool_new_conns_total", "Connections opened.", counter(func(s *pgxpool.Stat) float64 { return float64(s.NewConnsCount()) }))
+	add("bookstore_db_pool_max_idle_destroyed_total", "Connections closed for being idle too long.", counter(func(s *pgxpool.Stat) float64 { return float64(s.MaxIdleDestroyCount()) }))
+	return c
+}
 
 func (c *poolCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{poolAcquired, poolIdle, poolTotal, poolMax, poolAcquires, poolEmptyAcq, poolCanceledAcq, poolAcquireWait, poolNewConns, poolDestroyedIdl} {
+	for _, d := range c.descs {
 		ch <- d
 	}
 }
 
 func (c *poolCollector) Collect(ch chan<- prometheus.Metric) {
 	s := c.pool.Stat()
-	ch <- prometheus.MustNewConstMetric(poolAcquired, prometheus.GaugeValue, float64(s.AcquiredConns()))
-	ch <- prometheus.MustNewConstMetric(poolIdle, prometheus.GaugeValue, float64(s.IdleConns()))
-	ch <- prometheus.MustNewConstMetric(poolTotal, prometheus.GaugeValue, float64(s.TotalConns()))
-	ch <- prometheus.MustNewConstMetric(poolMax, prometheus.GaugeValue, float64(s.MaxConns()))
-	ch <- prometheus.MustNewConstMetric(poolAcquires, prometheus.CounterValue, float64(s.AcquireCount()))
-	ch <- prometheus.MustNewConstMetric(poolEmptyAcq, prometheus.CounterValue, float64(s.EmptyAcquireCount()))
-	ch <- prometheus.MustNewConstMetric(poolCanceledAcq, prometheus.CounterValue, float64(s.CanceledAcquireCount()))
-	ch <- prometheus.MustNewConstMetric(poolAcquireWait, prometheus.CounterValue, s.AcquireDuration().Seconds())
-	ch <- prometheus.MustNewConstMetric(poolNewConns, prometheus.CounterValue, float64(s.NewConnsCount()))
-	ch <- prometheus.MustNewConstMetric(poolDestroyedIdl, prometheus.CounterValue, float64(s.MaxIdleDestroyCount()))
+	for i, d := range c.descs {
+		t, v := c.values[i](s)
+		ch <- prometheus.MustNewConstMetric(d, t, v)
+	}
 }
