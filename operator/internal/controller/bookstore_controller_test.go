@@ -449,6 +449,11 @@ func testSample(t *testing.T, h *harness, r *BookstoreReconciler, counter *write
 			t.Errorf("inventory was touched although its migration failed: image %s generation %d→%d",
 				d.Spec.Template.Spec.Containers[0].Image, before["inventory"].Generation, d.Generation)
 		}
+		// Generated Secrets are never rotated: same keys after all of this.
+		now := &corev1.Secret{}
+		if err := h.exists(now, n.JWT()); err != nil || !reflect.DeepEqual(now.Data, jwt.Data) {
+			t.Errorf("generated JWT Secret changed (err %v)", err)
+		}
 		b := h.bookstore(name)
 		c := meta.FindStatusCondition(b.Status.Conditions, v1alpha1.ConditionMigrationsSucceeded)
 		if !strings.Contains(c.Message, n.MigrationJob("inventory", &live.Spec)) || b.Status.Phase != v1alpha1.PhaseFailed {
