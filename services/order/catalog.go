@@ -45,6 +45,9 @@ func (c *HTTPCatalog) Books(ctx context.Context, token string, ids []string) (ma
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
+	if id := httpx.RequestID(ctx); id != "" {
+		req.Header.Set("X-Request-ID", id)
+	}
 	resp, err := c.Client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

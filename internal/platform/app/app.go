@@ -188,7 +188,11 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, builders .
 	for _, f := range routes {
 		f(r)
 	}
-	a.handler = httpx.Stack(r, httpx.StackOptions{Logger: logger, Observer: metrics})
+	a.handler = httpx.Stack(r, httpx.StackOptions{
+		Logger:      logger,
+		Observer:    metrics,
+		QuietRoutes: []string{"/healthz", "/readyz", "/metrics"},
+	})
 	return a, nil
 }
 

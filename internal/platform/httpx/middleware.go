@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -57,6 +58,9 @@ type StackOptions struct {
 	MaxBodyBytes int64
 	// RequestTimeout bounds the context of each request (default 30s).
 	RequestTimeout time.Duration
+	// QuietRoutes are logged at debug level when they succeed (probes and
+	// scrapes: /healthz, /readyz, /metrics).
+	QuietRoutes []string
 }
 
 // Stack wraps the router h with the middleware every service uses, outermost
@@ -109,8 +113,11 @@ func Stack(h http.Handler, o StackOptions) http.Handler {
 			o.Observer.ObserveHTTP(r.Method, ri.route, status, d)
 		}
 		level := slog.LevelInfo
-		if status >= 500 {
+		switch {
+		case status >= 500:
 			level = slog.LevelError
+		case status < 400 && slices.Contains(o.QuietRoutes, ri.route):
+			level = slog.LevelDebug
 		}
 		attrs := []slog.Attr{
 			slog.String("request_id", ri.id),
