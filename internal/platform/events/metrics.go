@@ -13,6 +13,7 @@ type Metrics struct {
 	DeadLettered   *prometheus.CounterVec   // consumer, topic
 	HandlerRetries *prometheus.CounterVec   // consumer
 	HandleSeconds  *prometheus.HistogramVec // consumer
+	BatchSize      *prometheus.HistogramVec // consumer
 	Published      *prometheus.CounterVec   // topic
 	RelayErrors    prometheus.Counter
 	RelayLag       prometheus.Histogram // created_at -> acknowledged by Kafka
@@ -37,8 +38,13 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"consumer"}),
 		HandleSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "bookstore_events_handle_seconds",
-			Help:    "Time to apply one event (inbox + effect transaction), by consumer.",
+			Help:    "Time to apply one event or one batch of events (inbox + effects, one transaction), by consumer.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"consumer"}),
+		BatchSize: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "bookstore_events_batch_size",
+			Help:    "Events applied together in one transaction, by consumer.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
 		}, []string{"consumer"}),
 		Published: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "bookstore_outbox_published_total",
@@ -85,6 +91,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		return nil, err
 	}
 	m.HandleSeconds = c.(*prometheus.HistogramVec)
+	if c, err = register(m.BatchSize); err != nil {
+		return nil, err
+	}
+	m.BatchSize = c.(*prometheus.HistogramVec)
 	if c, err = register(m.Published); err != nil {
 		return nil, err
 	}

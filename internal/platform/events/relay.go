@@ -133,6 +133,12 @@ func (r *Relay) lead(ctx context.Context) error {
 		}
 	}
 	r.log.Debug("outbox relay active")
+	// This connection only reads the outbox and marks rows sent. Losing a
+	// mark in a database crash re-publishes the row (a duplicate consumers
+	// drop), so its commits need not wait for the WAL flush.
+	if _, err := conn.Exec(ctx, "SET synchronous_commit = off"); err != nil {
+		return fmt.Errorf("relay session: %w", err)
+	}
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{OutboxChannel}.Sanitize()); err != nil {
 		return fmt.Errorf("relay listen: %w", err)
 	}
