@@ -103,8 +103,8 @@ func (s *saga) record(ctx context.Context, tx pgx.Tx, orderID string, st step, r
 	}
 	var (
 		userID, status, failReason string
-		paid, stocked             bool
-		total                     int64
+		paid, stocked              bool
+		total                      int64
 	)
 	err = tx.QueryRow(ctx, `
 		SELECT user_id::text, status, is_payment_processed, is_inventory_processed, fail_reason, total_price
