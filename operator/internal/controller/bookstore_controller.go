@@ -33,8 +33,11 @@ import (
 	"github.com/bookstore-platform/bookstore/operator/internal/render"
 )
 
-// errRetry asks for a quick retry after a race with the cache.
-var errRetry = errors.New("retry: the cache is behind")
+// retryError asks for a quick retry after a race with the cache (an object
+// created or changed meanwhile); it is not a failure.
+type retryError struct{ reason string }
+
+func (e retryError) Error() string { return "retry: " + e.reason }
 
 // waitExternal is how long the operator waits before looking again at an
 // external Secret it does not watch.
@@ -102,7 +105,7 @@ func (r *BookstoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	p := &pass{b: b, desired: map[objectKey]bool{}}
 	res, err := r.reconcile(ctx, p)
-	if errors.Is(err, errRetry) {
+	if errors.As(err, new(retryError)) {
 		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
 	if err != nil {
@@ -679,7 +682,7 @@ func (r *BookstoreReconciler) updateStatus(ctx context.Context, p *pass, infraRe
 	}
 	if err := r.Client.Status().Patch(ctx, b, client.MergeFrom(orig), client.FieldOwner(FieldOwner)); err != nil {
 		if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
-			return errRetry
+			return retryError{reason: "the Bookstore changed meanwhile: " + err.Error()}
 		}
 		return fmt.Errorf("update status: %w", err)
 	}

@@ -75,7 +75,7 @@ func (r *BookstoreReconciler) ensureGenerated(ctx context.Context, b *v1alpha1.B
 	if err := r.Client.Create(ctx, s, client.FieldOwner(FieldOwner)); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			// created meanwhile (stale cache): keep what exists, read it next time
-			return nil, false, errRetry
+			return nil, false, retryError{reason: "Secret " + name + " created meanwhile"}
 		}
 		return nil, false, fmt.Errorf("create secret %s: %w", name, err)
 	}
