@@ -76,7 +76,7 @@ cat <<INFO
 
   Bookstore is running: http://127.0.0.1:$PORT
     API:        /api/users  /api/tokens  /api/books  /api/orders
-    Swagger UI: http://127.0.0.1:$PORT/swagger/user/   .../swagger/token/   .../swagger/inventory/   .../swagger/order/
+    Swagger UI: http://127.0.0.1:$PORT/docs/user/swagger/   .../docs/token/swagger/   .../docs/inventory/swagger/   .../docs/order/swagger/
     Admin:      $BOOKSTORE_ADMIN_EMAIL / $BOOKSTORE_ADMIN_PASSWORD   (dev values; override with BOOKSTORE_ADMIN_EMAIL/PASSWORD)
     Services:   user :${SVC_PORT[user]}  token :${SVC_PORT[token]}  inventory :${SVC_PORT[inventory]}  order :${SVC_PORT[order]}  (each has /healthz /readyz /metrics)
     Servers:    postgres 127.0.0.1:$BOOKSTORE_PG_PORT  redis 127.0.0.1:$BOOKSTORE_REDIS_PORT  kafka 127.0.0.1:$BOOKSTORE_KAFKA_PORT

@@ -6,13 +6,14 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+ingress_override="${INGRESS_NGINX_VERSION:-}"
 # shellcheck source=versions.env
 source hack/versions.env
 
 CLUSTER="${KIND_CLUSTER_NAME:-bookstore}"
 DOCKER="${DOCKER:-docker}"
 KUBECTL="${KUBECTL:-kubectl}"
-INGRESS_NGINX_VERSION="${INGRESS_NGINX_VERSION:-controller-v1.13.0}"
+INGRESS_NGINX_VERSION="${ingress_override:-$INGRESS_NGINX_VERSION}"
 SAMPLE=manifests/samples/bookstore.yaml
 version="${BOOKSTORE_VERSION:-$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' charts/bookstore/Chart.yaml)}"
 

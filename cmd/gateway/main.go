@@ -3,12 +3,16 @@
 //
 // Environment: BOOKSTORE_HTTP_ADDR (default :8080) and BOOKSTORE_GATEWAY_{USER,TOKEN,
 // INVENTORY,ORDER}_URL (defaults: the `make dev` ports 8091..8094 on 127.0.0.1).
+// `gateway healthcheck` asks the running gateway's /healthz and exits 0 when it answers
+// 200 (the image has no shell or curl; compose's healthcheck runs this).
 package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -20,6 +24,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "healthcheck" {
+		os.Exit(healthcheck())
+	}
+	if len(os.Args) > 1 {
+		fmt.Fprintln(os.Stderr, "usage: gateway [healthcheck]")
+		os.Exit(2)
+	}
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	if err := run(logger); err != nil {
 		logger.Error("gateway stopped", "err", err)
@@ -27,13 +38,34 @@ func main() {
 	}
 }
 
-func run(logger *slog.Logger) error {
-	env := func(name, def string) string {
-		if v := strings.TrimSpace(os.Getenv(name)); v != "" {
-			return v
-		}
-		return def
+func env(name, def string) string {
+	if v := strings.TrimSpace(os.Getenv(name)); v != "" {
+		return v
 	}
+	return def
+}
+
+func healthcheck() int {
+	_, port, err := net.SplitHostPort(env("BOOKSTORE_HTTP_ADDR", ":8080"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "healthcheck:", err)
+		return 1
+	}
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://127.0.0.1:" + port + "/healthz")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "healthcheck:", err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(os.Stderr, "healthcheck: status", resp.StatusCode)
+		return 1
+	}
+	return 0
+}
+
+func run(logger *slog.Logger) error {
 	routes, err := gateway.Routes(map[string]string{
 		"user":      env("BOOKSTORE_GATEWAY_USER_URL", "http://127.0.0.1:8091"),
 		"token":     env("BOOKSTORE_GATEWAY_TOKEN_URL", "http://127.0.0.1:8092"),

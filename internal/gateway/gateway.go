@@ -1,6 +1,8 @@
 // Package gateway is the single entry point used by `make dev` and docker-compose: it
 // routes the public API paths to the four services exactly like the Kubernetes Ingress
-// does, and exposes each service's Swagger UI under /swagger/<service>/.
+// does, and exposes each service's own paths under /docs/<service>/ (as the docs Ingress
+// does), so its Swagger UI is /docs/<service>/swagger/ and its document
+// /docs/<service>/openapi.json.
 package gateway
 
 import (
@@ -40,8 +42,8 @@ func Routes(upstreams map[string]string) ([]Route, error) {
 	return routes, nil
 }
 
-// Handler returns the gateway's handler: the API routes, /swagger/<service>/ (the
-// service's Swagger UI and /openapi.json), /healthz, and a JSON 404 for anything else.
+// Handler returns the gateway's handler: the API routes, /docs/<service>/ (the service's
+// Swagger UI and OpenAPI document), /healthz, and a JSON 404 for anything else.
 func Handler(routes []Route, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -52,14 +54,10 @@ func Handler(routes []Route, logger *slog.Logger) http.Handler {
 		proxy := newProxy(rt, logger)
 		mux.Handle(rt.Prefix, proxy)
 		mux.Handle(rt.Prefix+"/", proxy)
-		docs := "/swagger/" + rt.Service
-		// /swagger/user/ → user's /swagger/, /swagger/user/openapi.json → user's /openapi.json
-		mux.Handle(docs+"/", http.StripPrefix(docs, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/openapi.json" {
-				r.URL.Path = "/swagger" + r.URL.Path
-			}
-			proxy.ServeHTTP(w, r)
-		})))
+		// /docs/user/swagger/ → user's /swagger/; the page loads ../openapi.json, which is
+		// /docs/user/openapi.json → user's /openapi.json.
+		docs := "/docs/" + rt.Service
+		mux.Handle("GET "+docs+"/", http.StripPrefix(docs, proxy))
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -108,7 +106,7 @@ func accessLog(h http.Handler, logger *slog.Logger) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(sw, r)
-		if strings.HasPrefix(r.URL.Path, "/swagger/") && sw.status < 400 {
+		if strings.HasPrefix(r.URL.Path, "/docs/") && sw.status < 400 {
 			return
 		}
 		logger.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,

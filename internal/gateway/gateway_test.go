@@ -41,8 +41,9 @@ func TestGatewayRoutesLikeTheIngress(t *testing.T) {
 		{"/api/books?limit=2&cursor=x", "inventory", "/api/books?limit=2&cursor=x", 200},
 		{"/api/books/42", "inventory", "/api/books/42", 200},
 		{"/api/orders", "order", "/api/orders", 200},
-		{"/swagger/order/", "order", "/swagger/", 200},
-		{"/swagger/token/openapi.json", "token", "/openapi.json", 200},
+		{"/docs/order/swagger/", "order", "/swagger/", 200},
+		{"/docs/token/openapi.json", "token", "/openapi.json", 200},
+		{"/docs/user/swagger/swagger-ui.css", "user", "/swagger/swagger-ui.css", 200},
 		{"/api/booksellers", "", "", 404},
 		{"/nothing", "", "", 404},
 	}
