@@ -44,6 +44,7 @@ type system struct {
 	kafka  config.Kafka
 	cfg    map[string]config.Config
 	addr   map[string]string // fixed listen address per service, kept across restarts
+	ln     map[string]net.Listener
 	mu     sync.Mutex
 	procs  map[string]*proc
 	pools  map[string]*pgxpool.Pool
@@ -82,6 +83,7 @@ func newSystem(t *testing.T, opts ...option) *system {
 		kafka:  config.Kafka{Brokers: []string{testenv.Kafka(t)}, TopicPartitions: 3, TopicReplication: 1},
 		cfg:    map[string]config.Config{},
 		addr:   map[string]string{},
+		ln:     map[string]net.Listener{},
 		procs:  map[string]*proc{},
 		pools:  map[string]*pgxpool.Pool{},
 	}
@@ -99,7 +101,7 @@ func newSystem(t *testing.T, opts ...option) *system {
 			t.Fatal(err)
 		}
 		s.addr[name] = ln.Addr().String()
-		ln.Close()
+		s.ln[name] = ln // held until the first start: no other process can take the port
 		s.cfg[name] = c
 		pool, err := pgxpool.New(context.Background(), c.DatabaseURL)
 		if err != nil {
@@ -148,8 +150,9 @@ func (s *system) start(name string, afterCommit func(context.Context, events.Env
 		cancel()
 		t.Fatalf("start %s: %v", name, err)
 	}
-	var ln net.Listener
-	for i := 0; ; i++ {
+	ln := s.ln[name]
+	delete(s.ln, name)
+	for i := 0; ln == nil; i++ {
 		ln, err = net.Listen("tcp", s.addr[name])
 		if err == nil {
 			break
