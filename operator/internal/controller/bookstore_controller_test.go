@@ -88,11 +88,12 @@ func TestOperator(t *testing.T) {
 		}
 	})
 	c := admin
+	kubeconfig := adminKubeconfig(t, env)
 	newHarness := func(t *testing.T, ns string) *harness {
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			t.Fatal(err)
 		}
-		return &harness{t: t, ctx: ctx, c: c, ns: ns}
+		return &harness{t: t, ctx: ctx, c: c, ns: ns, kubeconfig: kubeconfig}
 	}
 
 	t.Run("sample lifecycle then upgrade with a failed migration", func(t *testing.T) {
@@ -109,7 +110,7 @@ func TestOperator(t *testing.T) {
 		testValidation(t, newHarness(t, "validation"))
 	})
 	t.Run("manifests dry-run", func(t *testing.T) {
-		testManifests(t, env, c, root)
+		testManifests(t, c, root, kubeconfig)
 	})
 }
 
@@ -302,6 +303,25 @@ func testSample(t *testing.T, h *harness, r *BookstoreReconciler, counter *write
 			t.Errorf("component %s not ready: %s", comp.Name, comp.Message)
 		}
 	}
+
+	t.Run("kubectl get and wait", func(t *testing.T) {
+		kubectl := testenv.Tool(t, "kubectl")
+		out, err := runCmd(kubectl, "--kubeconfig", h.kubeconfig, "-n", h.ns, "wait", "--for=condition=Ready", "bookstore/"+name, "--timeout=20s")
+		if err != nil {
+			t.Fatalf("kubectl wait --for=condition=Ready: %v\n%s", err, out)
+		}
+		out, err = runCmd(kubectl, "--kubeconfig", h.kubeconfig, "-n", h.ns, "get", "bs")
+		if err != nil {
+			t.Fatalf("kubectl get bs: %v\n%s", err, out)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 2 || !reflect.DeepEqual(strings.Fields(lines[0]), []string{"NAME", "READY", "PHASE", "VERSION", "URL", "AGE"}) {
+			t.Fatalf("kubectl get bs:\n%s", out)
+		}
+		if row := strings.Fields(lines[1]); len(row) != 6 || !reflect.DeepEqual(row[:5], []string{name, "True", "Ready", "0.1.0", "http://bookstore.localtest.me/"}) {
+			t.Errorf("kubectl get bs row: %q", lines[1])
+		}
+	})
 
 	t.Run("events", func(t *testing.T) {
 		// the event recorder sends asynchronously
@@ -775,10 +795,9 @@ func testValidation(t *testing.T, h *harness) {
 	}
 }
 
-// testManifests applies everything in manifests/ (and the kustomize build)
-// with --dry-run=server: real schema validation by the API server.
-func testManifests(t *testing.T, env *envtest.Environment, c client.Client, root string) {
-	kubectl := testenv.Tool(t, "kubectl")
+// adminKubeconfig writes a kubeconfig of a cluster-admin user of env.
+func adminKubeconfig(t *testing.T, env *envtest.Environment) string {
+	t.Helper()
 	user, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -791,12 +810,19 @@ func testManifests(t *testing.T, env *envtest.Environment, c client.Client, root
 	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return kubeconfig
+}
+
+// testManifests applies everything in manifests/ (and the kustomize build)
+// with --dry-run=server: real schema validation by the API server.
+func testManifests(t *testing.T, c client.Client, root, kubeconfig string) {
+	kubectl := testenv.Tool(t, "kubectl")
 	// Namespaced objects cannot be dry-run into a namespace that only exists in the same dry run.
 	if err := c.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bookstore-system"}}); err != nil && !apierrors.IsAlreadyExists(err) {
 		t.Fatal(err)
 	}
 	var files []string
-	err = filepath.WalkDir(filepath.Join(root, "manifests"), func(p string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join(root, "manifests"), func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}

@@ -93,10 +93,11 @@ func eventually(t testing.TB, what string, f func() error) {
 // harness is the test's own view of the cluster: it plays kubelet and the
 // workload controllers by writing status.
 type harness struct {
-	t   testing.TB
-	ctx context.Context
-	c   client.Client
-	ns  string
+	t          testing.TB
+	ctx        context.Context
+	c          client.Client
+	ns         string
+	kubeconfig string // of a cluster admin, for kubectl
 }
 
 func (h *harness) key(name string) client.ObjectKey {
