@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -29,8 +32,9 @@ type RelayOptions struct {
 	// LockKey is the advisory lock that elects one active relay per
 	// database (default: a hash of "bookstore.outbox.relay").
 	LockKey int64
-	// DeliveryTimeout bounds the wait for Kafka's acknowledgements of one
-	// round (default 60s).
+	// DeliveryTimeout bounds how long a stopping relay waits for the
+	// acknowledgements of rows in flight (default 60s; unacknowledged rows
+	// are published again by the next active relay).
 	DeliveryTimeout time.Duration
 }
 
@@ -133,15 +137,27 @@ func (r *Relay) lead(ctx context.Context) error {
 		}
 	}
 	r.log.Debug("outbox relay active")
-	// This connection only reads the outbox and marks rows sent. Losing a
-	// mark in a database crash re-publishes the row (a duplicate consumers
-	// drop), so its commits need not wait for the WAL flush.
+	// This connection only reads the outbox and purges sent rows; nothing
+	// it commits needs to wait for the WAL flush.
 	if _, err := conn.Exec(ctx, "SET synchronous_commit = off"); err != nil {
 		return fmt.Errorf("relay session: %w", err)
 	}
 	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{OutboxChannel}.Sanitize()); err != nil {
 		return fmt.Errorf("relay listen: %w", err)
 	}
+
+	ss := newSession(r)
+	ackCtx, stopAcker := context.WithCancel(context.WithoutCancel(ctx))
+	ackerDone := make(chan struct{})
+	go func() { defer close(ackerDone); ss.acker(ackCtx) }()
+	defer func() {
+		// Let outstanding deliveries be acknowledged and marked, so that a
+		// clean shutdown or a session restart re-publishes as little as
+		// possible; whatever is left is re-published later (duplicates).
+		ss.waitIdle(r.opts.DeliveryTimeout)
+		stopAcker()
+		<-ackerDone
+	}()
 
 	nextPurge := time.Now()
 	for {
@@ -150,7 +166,12 @@ func (r *Relay) lead(ctx context.Context) error {
 		// before reading, never after: a commit landing during the round
 		// must still wake the next one.
 		drainNotifications(conn)
-		n, err := r.publishBatch(ctx, conn)
+		if err := ss.failure(); err != nil {
+			// A delivery or a mark failed: end the session; the next one
+			// re-reads every unsent row in id order.
+			return err
+		}
+		n, err := ss.publish(ctx, conn)
 		if err != nil {
 			return err
 		}
@@ -159,6 +180,16 @@ func (r *Relay) lead(ctx context.Context) error {
 				return fmt.Errorf("relay purge: %w", err)
 			}
 			nextPurge = time.Now().Add(10 * time.Minute)
+		}
+		if ss.full() {
+			// Back-pressure: wait for acknowledgements before reading more.
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-ss.space:
+			case <-time.After(r.opts.PollInterval):
+			}
+			continue
 		}
 		if n >= r.opts.BatchSize {
 			continue
@@ -197,12 +228,78 @@ type outboxRow struct {
 	createdAt time.Time
 }
 
-// publishBatch publishes up to BatchSize unsent rows in id order and marks
-// the acknowledged ones sent. It returns how many rows it read.
-func (r *Relay) publishBatch(ctx context.Context, conn *pgx.Conn) (int, error) {
+// session is the state of one active relay: the rows produced and not yet
+// acknowledged and marked sent ("in flight"). Reading, producing and
+// marking are pipelined: the relay reads and produces new rows while
+// earlier ones are still waiting for Kafka's acknowledgement, and a
+// separate goroutine marks acknowledged rows sent. A row stays in flight
+// until its mark committed, so it is never produced twice by one session.
+type session struct {
+	r        *Relay
+	report   chan kafka.Event
+	space    chan struct{}
+	mu       sync.Mutex
+	inflight map[int64]outboxRow
+	err      error
+}
+
+func newSession(r *Relay) *session {
+	return &session{
+		r:        r,
+		report:   make(chan kafka.Event, 4*r.opts.BatchSize),
+		space:    make(chan struct{}, 1),
+		inflight: map[int64]outboxRow{},
+	}
+}
+
+func (s *session) maxInFlight() int { return 4 * s.r.opts.BatchSize }
+
+func (s *session) full() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.inflight) >= s.maxInFlight()
+}
+
+func (s *session) failure() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+func (s *session) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		s.err = err
+	}
+}
+
+// waitIdle waits up to d for every in-flight row to be settled.
+func (s *session) waitIdle(d time.Duration) {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		n := len(s.inflight)
+		s.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// publish reads up to BatchSize unsent rows that are not in flight, in id
+// order, and produces them. It returns how many rows it read.
+func (s *session) publish(ctx context.Context, conn *pgx.Conn) (int, error) {
+	s.mu.Lock()
+	skip := make([]int64, 0, len(s.inflight))
+	for id := range s.inflight {
+		skip = append(skip, id)
+	}
+	s.mu.Unlock()
 	rows, err := conn.Query(ctx, `
 		SELECT id, topic, key, payload, headers, created_at
-		FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1`, r.opts.BatchSize)
+		FROM outbox WHERE sent_at IS NULL AND id <> ALL($2::bigint[]) ORDER BY id LIMIT $1`, s.r.opts.BatchSize, skip)
 	if err != nil {
 		return 0, fmt.Errorf("relay read outbox: %w", err)
 	}
@@ -216,7 +313,7 @@ func (r *Relay) publishBatch(ctx context.Context, conn *pgx.Conn) (int, error) {
 		}
 		if len(hdr) > 0 {
 			if err := json.Unmarshal(hdr, &row.headers); err != nil {
-				r.log.Warn("outbox row with bad headers, sending without", "id", row.id, "err", err)
+				s.r.log.Warn("outbox row with bad headers, sending without", "id", row.id, "err", err)
 			}
 		}
 		batch = append(batch, row)
@@ -224,70 +321,114 @@ func (r *Relay) publishBatch(ctx context.Context, conn *pgx.Conn) (int, error) {
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("relay read outbox: %w", err)
 	}
-	if len(batch) == 0 {
-		return 0, nil
+	if err := s.failure(); err != nil {
+		return 0, err // a failed row may be among these: never let later rows overtake it
 	}
-
-	report := make(chan kafka.Event, len(batch))
-	produced := 0
-	var produceErr error
 	for i := range batch {
-		row := &batch[i]
+		row := batch[i]
+		s.mu.Lock()
+		s.inflight[row.id] = row
+		s.mu.Unlock()
 		msg := &kafka.Message{
 			TopicPartition: kafka.TopicPartition{Topic: &row.topic, Partition: kafka.PartitionAny},
 			Key:            []byte(row.key),
 			Value:          row.payload,
 			Headers:        toHeaders(row.headers),
-			Opaque:         i,
+			Opaque:         row.id,
 		}
-		if err := r.prod.produce(ctx, msg, report); err != nil {
-			// Stop here: later rows of the same key must not overtake this one.
-			produceErr = err
-			break
+		if err := s.r.prod.produce(ctx, msg, s.report); err != nil {
+			// Stop here: later rows of the same key must not overtake
+			// this one. The session ends; the next re-reads from here.
+			s.mu.Lock()
+			delete(s.inflight, row.id)
+			s.mu.Unlock()
+			return 0, err
 		}
-		produced++
 	}
+	return len(batch), nil
+}
 
-	sent := make([]int64, 0, produced)
-	var deliveryErr error
-	timeout := time.NewTimer(r.opts.DeliveryTimeout)
-	defer timeout.Stop()
-	now := time.Now()
-	for got := 0; got < produced; got++ {
+// acker receives delivery reports, marks acknowledged rows sent (in bulk)
+// and releases them from flight.
+func (s *session) acker(ctx context.Context) {
+	for {
+		var first kafka.Event
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-timeout.C:
-			deliveryErr = errors.New("relay: timed out waiting for delivery reports")
-			got = produced
-		case ev := <-report:
+			return
+		case first = <-s.report:
+		}
+		evs := []kafka.Event{first}
+	more:
+		for len(evs) < s.r.opts.BatchSize {
+			select {
+			case ev := <-s.report:
+				evs = append(evs, ev)
+			default:
+				break more
+			}
+		}
+		var sent []int64
+		var failed []int64
+		now := time.Now()
+		for _, ev := range evs {
 			m, ok := ev.(*kafka.Message)
 			if !ok {
 				continue
 			}
-			row := batch[m.Opaque.(int)]
+			id, _ := m.Opaque.(int64)
 			if m.TopicPartition.Error != nil {
-				if deliveryErr == nil {
-					deliveryErr = fmt.Errorf("relay: deliver outbox row %d to %s: %w", row.id, row.topic, m.TopicPartition.Error)
-				}
+				failed = append(failed, id)
+				s.fail(fmt.Errorf("relay: deliver outbox row %d to %s: %w", id, topicOf(m), m.TopicPartition.Error))
 				continue
 			}
-			sent = append(sent, row.id)
-			r.m.Published.WithLabelValues(row.topic).Inc()
-			r.m.RelayLag.Observe(now.Sub(row.createdAt).Seconds())
+			sent = append(sent, id)
+		}
+		if len(sent) > 0 {
+			if err := s.mark(ctx, sent); err != nil {
+				// Not marked: keep them in flight so this session does not
+				// produce them again; the next session will (duplicates).
+				s.fail(err)
+				sent = nil
+			}
+		}
+		s.mu.Lock()
+		for _, id := range sent {
+			if row, ok := s.inflight[id]; ok {
+				s.r.m.Published.WithLabelValues(row.topic).Inc()
+				s.r.m.RelayLag.Observe(now.Sub(row.createdAt).Seconds())
+			}
+			delete(s.inflight, id)
+		}
+		for _, id := range failed {
+			delete(s.inflight, id)
+		}
+		s.mu.Unlock()
+		select {
+		case s.space <- struct{}{}:
+		default:
 		}
 	}
-	if len(sent) > 0 {
-		// Marking uses a fresh context: the rows are in Kafka, do not leave
-		// them unmarked just because shutdown began.
-		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(mctx, `UPDATE outbox SET sent_at = now() WHERE id = ANY($1)`, sent); err != nil {
-			return 0, fmt.Errorf("relay mark sent: %w", err)
+}
+
+// mark sets sent_at of ids. Losing a mark in a database crash only
+// re-publishes the row (consumers drop the duplicate), so the commit does
+// not wait for the WAL flush. The ids are integers formatted by us, which
+// lets both statements run in one simple-protocol round trip.
+func (s *session) mark(ctx context.Context, ids []int64) error {
+	var b strings.Builder
+	b.WriteString("SET LOCAL synchronous_commit = off; UPDATE outbox SET sent_at = now() WHERE id = ANY('{")
+	for i, id := range ids {
+		if i > 0 {
+			b.WriteByte(',')
 		}
+		b.WriteString(strconv.FormatInt(id, 10))
 	}
-	if err := errors.Join(produceErr, deliveryErr); err != nil {
-		return 0, err
+	b.WriteString("}'::bigint[])")
+	mctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := s.r.pool.Exec(mctx, b.String()); err != nil {
+		return fmt.Errorf("relay mark sent: %w", err)
 	}
-	return len(batch), nil
+	return nil
 }
