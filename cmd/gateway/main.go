@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -46,20 +45,8 @@ func env(name, def string) string {
 }
 
 func healthcheck() int {
-	_, port, err := net.SplitHostPort(env("BOOKSTORE_HTTP_ADDR", ":8080"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "healthcheck:", err)
-		return 1
-	}
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get("http://127.0.0.1:" + port + "/healthz")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "healthcheck:", err)
-		return 1
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		fmt.Fprintln(os.Stderr, "healthcheck: status", resp.StatusCode)
+	if err := httpx.Probe(context.Background(), env("BOOKSTORE_HTTP_ADDR", ":8080"), "/healthz", 2*time.Second); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
 		return 1
 	}
 	return 0

@@ -356,7 +356,8 @@ func Migrate(ctx context.Context, cfg config.Config, logger *slog.Logger) error 
 }
 
 // Main is the whole program of a service: "<service> [serve]" runs the
-// server, "<service> migrate" applies the migrations and exits. It exits the
+// server, "<service> migrate" applies the migrations and exits, "<service> healthcheck"
+// probes the running server's /readyz (docker-compose healthchecks). It exits the
 // process with status 1 on error, 2 on bad usage.
 func Main(service string, builders ...Builder) {
 	os.Exit(run(service, os.Args[1:], builders))
@@ -367,9 +368,21 @@ func run(service string, args []string, builders []Builder) int {
 	if len(args) > 0 {
 		cmd = args[0]
 	}
-	if len(args) > 1 || (cmd != "serve" && cmd != "migrate") {
-		fmt.Fprintf(os.Stderr, "usage: %s [serve|migrate]\n", service)
+	if len(args) > 1 || (cmd != "serve" && cmd != "migrate" && cmd != "healthcheck") {
+		fmt.Fprintf(os.Stderr, "usage: %s [serve|migrate|healthcheck]\n", service)
 		return 2
+	}
+	if cmd == "healthcheck" {
+		// Asks the running server's /readyz; needs only the listen address, not the config.
+		addr := os.Getenv("BOOKSTORE_HTTP_ADDR")
+		if addr == "" {
+			addr = ":8080"
+		}
+		if err := httpx.Probe(context.Background(), addr, "/readyz", 2*time.Second); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", service, err)
+			return 1
+		}
+		return 0
 	}
 	cfg, err := config.FromEnv(service)
 	if err != nil {
