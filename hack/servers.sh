@@ -6,6 +6,7 @@
 # Profile "test" (default) uses ports 55432/56379/59092 and writes .cache/testservers.env;
 # profile "dev" uses 54432/54379/54092 and writes .cache/devservers.env. Data lives in a
 # temporary directory that `stop` removes; no process is left behind.
+# BOOKSTORE_PORT_OFFSET (default 0) shifts every port, e.g. to run two checkouts side by side.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -16,6 +17,9 @@ case "$profile" in
   dev)  PG_PORT=54432 REDIS_PORT=54379 KAFKA_PORT=54092 KAFKA_CTRL_PORT=54093 ;;
   *) die "unknown profile '$profile' (test or dev)" ;;
 esac
+off=${BOOKSTORE_PORT_OFFSET:-0}
+[[ "$off" =~ ^[0-9]+$ ]] || die "BOOKSTORE_PORT_OFFSET must be a number, not '$off'"
+PG_PORT=$((PG_PORT + off)) REDIS_PORT=$((REDIS_PORT + off)) KAFKA_PORT=$((KAFKA_PORT + off)) KAFKA_CTRL_PORT=$((KAFKA_CTRL_PORT + off))
 STATE="$CACHE/run/$profile"
 ENV_FILE="$CACHE/${profile}servers.env"
 
