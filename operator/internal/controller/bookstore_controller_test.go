@@ -106,6 +106,9 @@ func TestOperator(t *testing.T) {
 	t.Run("external postgres", func(t *testing.T) {
 		testExternalPostgres(t, newHarness(t, "external"))
 	})
+	t.Run("external infrastructure sample", func(t *testing.T) {
+		testExternalSample(t, newHarness(t, "extsample"), root)
+	})
 	t.Run("crd validation", func(t *testing.T) {
 		testValidation(t, newHarness(t, "validation"))
 	})
@@ -864,4 +867,66 @@ func testManifests(t *testing.T, c client.Client, root, kubeconfig string) {
 			t.Fatalf("kubectl apply --dry-run=server of the kustomize build: %v\n%s", err, out)
 		}
 	})
+}
+
+// testExternalSample applies manifests/samples/bookstore-external.yaml: with
+// everything external the operator runs no infrastructure and wires the
+// services to the referenced Secrets.
+func testExternalSample(t *testing.T, h *harness, root string) {
+	data, err := os.ReadFile(filepath.Join(root, "manifests", "samples", "bookstore-external.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := render.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := ""
+	for _, o := range objs {
+		o.SetNamespace(h.ns)
+		if o.GetKind() == v1alpha1.Kind {
+			name = o.GetName()
+		}
+		if err := h.c.Create(h.ctx, o); err != nil {
+			t.Fatalf("create %s: %v", objKey(o), err)
+		}
+	}
+	h.waitCond(name, v1alpha1.ConditionInfrastructureReady, "True")
+	h.bringUp(name)
+	n := render.Names{Bookstore: name}
+	var sets appsv1.StatefulSetList
+	if err := h.c.List(h.ctx, &sets, client.InNamespace(h.ns)); err != nil || len(sets.Items) != 0 {
+		t.Errorf("StatefulSets with external infrastructure: %d (%v)", len(sets.Items), err)
+	}
+	if err := h.exists(&appsv1.Deployment{}, n.Redis()); !apierrors.IsNotFound(err) {
+		t.Errorf("managed Redis with an external one: %v", err)
+	}
+	if err := h.exists(&corev1.Secret{}, n.Credentials()); !apierrors.IsNotFound(err) {
+		t.Errorf("generated credentials with nothing managed: %v", err)
+	}
+	d := &appsv1.Deployment{}
+	h.waitExists(d, n.Service("order"))
+	env := map[string]corev1.EnvVar{}
+	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e
+	}
+	for envName, want := range map[string]string{
+		"BOOKSTORE_DATABASE_URL":        "shop-postgres/order",
+		"BOOKSTORE_REDIS_URL":           "shop-redis/url",
+		"BOOKSTORE_KAFKA_BROKERS":       "shop-kafka/brokers",
+		"BOOKSTORE_KAFKA_SASL_USERNAME": "shop-kafka/username",
+		"BOOKSTORE_KAFKA_SASL_PASSWORD": "shop-kafka/password",
+	} {
+		e := env[envName]
+		if e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil || e.ValueFrom.SecretKeyRef.Name+"/"+e.ValueFrom.SecretKeyRef.Key != want {
+			t.Errorf("%s = %+v, want from Secret %s", envName, e, want)
+		}
+	}
+	if env["BOOKSTORE_KAFKA_SECURITY_PROTOCOL"].Value != "SASL_SSL" || env["BOOKSTORE_KAFKA_SASL_MECHANISM"].Value != "SCRAM-SHA-512" ||
+		env["BOOKSTORE_KAFKA_TOPIC_REPLICATION"].Value != "3" {
+		t.Errorf("kafka settings: %v %v %v", env["BOOKSTORE_KAFKA_SECURITY_PROTOCOL"], env["BOOKSTORE_KAFKA_SASL_MECHANISM"], env["BOOKSTORE_KAFKA_TOPIC_REPLICATION"])
+	}
+	if got := h.bookstore(name).Status.URL; got != "https://shop.example.com/" {
+		t.Errorf("url %q", got)
+	}
 }
