@@ -118,75 +118,20 @@ func (r *BookstoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 
 func (r *BookstoreReconciler) reconcile(ctx context.Context, p *pass) (ctrl.Result, error) {
 	b := p.b
-	spec := &b.Spec
-	names := render.Names{Bookstore: b.Name}
 
-	// 1. Generated Secrets: created once, never rotated.
-	var creds *corev1.Secret
-	if spec.Postgres.External == nil || spec.Redis.External == nil {
-		owned := spec.Postgres.External != nil || (spec.Postgres.Managed != nil && spec.Postgres.Managed.Storage.ReclaimPolicy == v1alpha1.ReclaimDelete)
-		s, created, err := r.ensureGenerated(ctx, b, names.Credentials(), owned, genCredentials)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		creds = s
-		if created {
-			r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "SecretGenerated", "Generate", "generated Secret %s with the infrastructure passwords", s.Name)
-		}
-	}
-	if spec.Auth.JWTSecretName == "" {
-		if _, created, err := r.ensureGenerated(ctx, b, names.JWT(), true, genJWT); err != nil {
-			return ctrl.Result{}, err
-		} else if created {
-			r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "SecretGenerated", "Generate", "generated Secret %s with an Ed25519 key pair", names.JWT())
-		}
-	}
-	if spec.Auth.AdminSecretName == "" {
-		if _, created, err := r.ensureGenerated(ctx, b, names.Admin(), true, genAdmin); err != nil {
-			return ctrl.Result{}, err
-		} else if created {
-			r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "SecretGenerated", "Generate", "generated Secret %s with the admin account", names.Admin())
-		}
-	}
-
-	// 2. Managed infrastructure and the Secrets derived from the credentials.
-	var infra []*unstructured.Unstructured
-	add := func(objs []*unstructured.Unstructured, err error) error {
-		if err != nil {
-			return err
-		}
-		infra = append(infra, objs...)
-		return nil
-	}
-	if spec.Postgres.External == nil {
-		if err := add(managedPostgres(b)); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	if spec.Redis.External == nil {
-		if err := add(managedRedis(b)); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	if spec.Kafka.External == nil {
-		if err := add(managedKafka(b)); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	if creds != nil {
-		if err := add(managedSecrets(b, creds)); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	for _, u := range infra {
-		if _, err := r.applyOwned(ctx, p, u); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-
-	// 3. Infrastructure readiness.
-	postgresReady, err := r.postgresReady(ctx, p)
+	// 1. Generated Secrets (created once, never rotated), the managed
+	// infrastructure and the Secrets derived from the credentials.
+	creds, err := r.ensureSecrets(ctx, b)
 	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.applyInfrastructure(ctx, p, creds); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	// 2. Infrastructure readiness.
+	var g gates
+	if g.postgres, err = r.postgresReady(ctx, p); err != nil {
 		return ctrl.Result{}, err
 	}
 	redisReady, err := r.redisReady(ctx, p)
@@ -197,116 +142,199 @@ func (r *BookstoreReconciler) reconcile(ctx context.Context, p *pass) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	authMsg, err := r.authReady(ctx, b)
-	if err != nil {
+	if g.authMsg, err = r.authReady(ctx, b); err != nil {
 		return ctrl.Result{}, err
 	}
-	infraReady := postgresReady && redisReady && kafkaReady && authMsg == ""
+	if g.authMsg != "" {
+		p.waitExternal = true
+		p.component("auth", false, "", g.authMsg)
+	}
+	g.infra = g.postgres && redisReady && kafkaReady && g.authMsg == ""
 
-	// 4. Services: migration Job first, the Deployment only after it succeeded.
-	image := render.Image(spec)
+	// 3. Services: migration Job first, the Deployment only after it succeeded.
 	var migrations []migration
 	var services []serviceState
 	for _, svc := range render.Services() {
-		values, err := render.ServiceValues(b, svc)
+		m, st, err := r.reconcileService(ctx, p, svc, g)
 		if err != nil {
 			return ctrl.Result{}, err
-		}
-		objs, err := render.Chart(ctx, svc, b.Name, b.Namespace, values)
-		if err != nil {
-			return ctrl.Result{}, err
-		}
-		var job, deploy *unstructured.Unstructured
-		for _, u := range objs {
-			p.desired[keyOf(u)] = true
-			switch u.GetKind() {
-			case "Job":
-				job = u
-				continue
-			case "Deployment":
-				deploy = u
-				continue
-			}
-			if _, err := r.applyOwned(ctx, p, u); err != nil {
-				return ctrl.Result{}, err
-			}
-		}
-		if job == nil || deploy == nil {
-			return ctrl.Result{}, fmt.Errorf("chart %s rendered no migration Job or no Deployment", svc)
-		}
-		m := migration{service: svc, job: job.GetName()}
-		if postgresReady && authMsg == "" {
-			created, err := r.applyOwned(ctx, p, job)
-			if err != nil {
-				return ctrl.Result{}, err
-			}
-			if created {
-				r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "MigrationStarted", "Migrate", "migration Job %s for %s started", job.GetName(), image)
-			}
-			if err := r.jobState(ctx, b.Namespace, &m); err != nil {
-				return ctrl.Result{}, err
-			}
-		} else {
-			m.state, m.message = "Waiting", "waiting for PostgreSQL"
 		}
 		migrations = append(migrations, m)
-
-		st := serviceState{service: svc, name: deploy.GetName()}
-		if m.state == "Succeeded" && infraReady {
-			wrote, err := r.applyOwned(ctx, p, deploy)
-			if err != nil {
-				return ctrl.Result{}, err
-			}
-			if wrote {
-				log := logf.FromContext(ctx)
-				log.Info("applied deployment", "deployment", deploy.GetName(), "image", image)
-			}
-		}
-		if err := r.deploymentState(ctx, b.Namespace, image, &st); err != nil {
-			return ctrl.Result{}, err
-		}
-		if m.state != "Succeeded" && st.message == "" {
-			st.message = "waiting for migration " + m.job
-		}
 		services = append(services, st)
+		p.component(st.service, st.available, st.version, st.message)
 	}
 
-	// 5. Ingress, from the umbrella chart.
+	// 4. Ingress, from the umbrella chart.
 	ingObjs, err := render.Chart(ctx, "bookstore", b.Name, b.Namespace, render.IngressValues(b))
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	for _, u := range ingObjs {
-		p.desired[keyOf(u)] = true
 		if _, err := r.applyOwned(ctx, p, u); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
 
-	// 6. Delete what this Bookstore owns and no longer wants (an HPA after
+	// 5. Delete what this Bookstore owns and no longer wants (an HPA after
 	// autoscaling was turned off, old migration Jobs, a disabled Ingress...).
 	if err := r.prune(ctx, p); err != nil {
 		return ctrl.Result{}, err
 	}
 
-	// 7. Status.
-	for _, s := range services {
-		p.component(s.service, s.available, s.version, s.message)
-	}
+	// 6. Status.
 	url, err := r.entryURL(ctx, b)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if authMsg != "" {
-		p.component("auth", false, "", authMsg)
-	}
-	if err := r.updateStatus(ctx, p, infraReady, migrations, services, url); err != nil {
+	if err := r.updateStatus(ctx, p, g.infra, migrations, services, url); err != nil {
 		return ctrl.Result{}, err
 	}
 	if p.waitExternal {
 		return ctrl.Result{RequeueAfter: waitExternal}, nil
 	}
 	return ctrl.Result{}, nil
+}
+
+// gates are the readiness facts the rollout of a service waits for.
+type gates struct {
+	postgres bool   // migrations may run
+	infra    bool   // services may run
+	authMsg  string // what is wrong with user-provided auth Secrets
+}
+
+// ensureSecrets creates the generated Secrets that do not exist yet and
+// returns the infrastructure credentials (nil when nothing is managed).
+func (r *BookstoreReconciler) ensureSecrets(ctx context.Context, b *v1alpha1.Bookstore) (*corev1.Secret, error) {
+	spec := &b.Spec
+	names := render.Names{Bookstore: b.Name}
+	type generated struct {
+		name, what string
+		owned      bool
+		gen        func() (map[string][]byte, error)
+	}
+	var want []generated
+	var creds *corev1.Secret
+	if spec.Postgres.External == nil || spec.Redis.External == nil {
+		// The passwords follow the PostgreSQL data: kept with retained volumes.
+		owned := spec.Postgres.External != nil || (spec.Postgres.Managed != nil && spec.Postgres.Managed.Storage.ReclaimPolicy == v1alpha1.ReclaimDelete)
+		want = append(want, generated{names.Credentials(), "the infrastructure passwords", owned, genCredentials})
+	}
+	if spec.Auth.JWTSecretName == "" {
+		want = append(want, generated{names.JWT(), "an Ed25519 key pair", true, genJWT})
+	}
+	if spec.Auth.AdminSecretName == "" {
+		want = append(want, generated{names.Admin(), "the admin account", true, genAdmin})
+	}
+	for _, g := range want {
+		s, created, err := r.ensureGenerated(ctx, b, g.name, g.owned, g.gen)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "SecretGenerated", "Generate", "generated Secret %s with %s", g.name, g.what)
+		}
+		if g.name == names.Credentials() {
+			creds = s
+		}
+	}
+	return creds, nil
+}
+
+// applyInfrastructure applies the managed PostgreSQL, Redis and Kafka and the
+// Secrets derived from the credentials.
+func (r *BookstoreReconciler) applyInfrastructure(ctx context.Context, p *pass, creds *corev1.Secret) error {
+	b := p.b
+	var builders []func() ([]*unstructured.Unstructured, error)
+	if b.Spec.Postgres.External == nil {
+		builders = append(builders, func() ([]*unstructured.Unstructured, error) { return managedPostgres(b) })
+	}
+	if b.Spec.Redis.External == nil {
+		builders = append(builders, func() ([]*unstructured.Unstructured, error) { return managedRedis(b) })
+	}
+	if b.Spec.Kafka.External == nil {
+		builders = append(builders, func() ([]*unstructured.Unstructured, error) { return managedKafka(b) })
+	}
+	if creds != nil {
+		builders = append(builders, func() ([]*unstructured.Unstructured, error) { return managedSecrets(b, creds) })
+	}
+	for _, build := range builders {
+		objs, err := build()
+		if err != nil {
+			return err
+		}
+		for _, u := range objs {
+			if _, err := r.applyOwned(ctx, p, u); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// reconcileService renders a service's chart and applies its objects: the
+// Service, PDB and HPA at once, the migration Job once PostgreSQL is ready,
+// the Deployment only after that Job succeeded. While the migration of a new
+// image runs or after it failed, the running Deployment is left untouched.
+func (r *BookstoreReconciler) reconcileService(ctx context.Context, p *pass, svc string, g gates) (migration, serviceState, error) {
+	b := p.b
+	image := render.Image(&b.Spec)
+	values, err := render.ServiceValues(b, svc)
+	if err != nil {
+		return migration{}, serviceState{}, err
+	}
+	objs, err := render.Chart(ctx, svc, b.Name, b.Namespace, values)
+	if err != nil {
+		return migration{}, serviceState{}, err
+	}
+	var job, deploy *unstructured.Unstructured
+	for _, u := range objs {
+		p.desired[keyOf(u)] = true // applied now or later, never pruned
+		switch u.GetKind() {
+		case "Job":
+			job = u
+		case "Deployment":
+			deploy = u
+		default:
+			if _, err := r.applyOwned(ctx, p, u); err != nil {
+				return migration{}, serviceState{}, err
+			}
+		}
+	}
+	if job == nil || deploy == nil {
+		return migration{}, serviceState{}, fmt.Errorf("chart %s rendered no migration Job or no Deployment", svc)
+	}
+
+	m := migration{service: svc, job: job.GetName(), state: "Waiting", message: "waiting for PostgreSQL"}
+	if g.postgres && g.authMsg == "" {
+		wrote, err := r.applyOwned(ctx, p, job)
+		if err != nil {
+			return migration{}, serviceState{}, err
+		}
+		if wrote {
+			r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "MigrationStarted", "Migrate", "migration Job %s for %s started", job.GetName(), image)
+		}
+		if err := r.jobState(ctx, b.Namespace, &m); err != nil {
+			return migration{}, serviceState{}, err
+		}
+	}
+
+	st := serviceState{service: svc, name: deploy.GetName()}
+	if m.state == "Succeeded" && g.infra {
+		wrote, err := r.applyOwned(ctx, p, deploy)
+		if err != nil {
+			return migration{}, serviceState{}, err
+		}
+		if wrote {
+			logf.FromContext(ctx).Info("applied deployment", "deployment", deploy.GetName(), "image", image)
+		}
+	}
+	if err := r.deploymentState(ctx, b.Namespace, image, &st); err != nil {
+		return migration{}, serviceState{}, err
+	}
+	if m.state != "Succeeded" && st.message == "" {
+		st.message = "waiting for migration " + m.job
+	}
+	return m, st, nil
 }
 
 // applyOwned sets b as controller of u, records u as desired and applies it.
