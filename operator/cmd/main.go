@@ -68,6 +68,9 @@ func run(ctx context.Context, args []string) error {
 		LeaderElectionID:              "bookstore-operator.bookstore.dev",
 		LeaderElectionNamespace:       *leaderNS,
 		LeaderElectionReleaseOnCancel: true,
+		// The informers hold every Secret, ConfigMap, Service, Deployment, ...
+		// the operator may read; managedFields are not needed in memory.
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
 	}
 	if *watchNS != "" {
 		opts.Cache.DefaultNamespaces = map[string]cache.Config{}
