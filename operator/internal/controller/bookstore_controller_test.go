@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -47,6 +49,8 @@ func TestOperator(t *testing.T) {
 	root := testenv.RepoRoot(t)
 	env, cfg := testenv.KubeEnv(t, filepath.Join(root, "manifests", "crd"))
 	scheme := newScheme(t)
+	// controller-runtime logs through one process-wide logger: warnings and errors to stderr.
+	ctrl.SetLogger(logr.FromSlogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 
 	// The manager runs as the operator's ServiceAccount with exactly the RBAC
 	// of manifests/: the ClusterRole generated from the markers and its binding.
@@ -102,6 +106,9 @@ func TestOperator(t *testing.T) {
 	})
 	t.Run("autoscaling on and off", func(t *testing.T) {
 		testAutoscaling(t, newHarness(t, "autoscaling"), r)
+	})
+	t.Run("prune what the spec no longer wants", func(t *testing.T) {
+		testPrune(t, newHarness(t, "prune"))
 	})
 	t.Run("external postgres", func(t *testing.T) {
 		testExternalPostgres(t, newHarness(t, "external"))
@@ -928,5 +935,77 @@ func testExternalSample(t *testing.T, h *harness, root string) {
 	}
 	if got := h.bookstore(name).Status.URL; got != "https://shop.example.com/" {
 		t.Errorf("url %q", got)
+	}
+}
+
+// testPrune: turning the Ingress off and moving PostgreSQL out deletes the
+// objects the operator made for them; generated Secrets stay.
+func testPrune(t *testing.T, h *harness) {
+	b := &v1alpha1.Bookstore{
+		ObjectMeta: metav1.ObjectMeta{Name: "pr", Namespace: h.ns},
+		Spec:       v1alpha1.BookstoreSpec{Version: "1.0.0", Ingress: v1alpha1.IngressSpec{Enabled: true}},
+	}
+	if err := h.c.Create(h.ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	n := render.Names{Bookstore: b.Name}
+	h.bringUp(b.Name)
+	h.waitExists(&networkingv1.Ingress{}, b.Name)
+	h.waitExists(&networkingv1.Ingress{}, b.Name+"-docs")
+
+	if err := h.c.Create(h.ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "ext-pg", Namespace: h.ns},
+		StringData: map[string]string{"user": "postgres://u@db/u", "token": "postgres://t@db/t", "inventory": "postgres://i@db/i", "order": "postgres://o@db/o"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	live := h.bookstore(b.Name)
+	live.Spec.Ingress.Enabled = false
+	live.Spec.Postgres = v1alpha1.PostgresSpec{External: &v1alpha1.ExternalPostgres{SecretName: "ext-pg"}}
+	if err := h.c.Update(h.ctx, live); err != nil {
+		t.Fatal(err)
+	}
+	gone := []struct {
+		obj  client.Object
+		name string
+	}{
+		{&networkingv1.Ingress{}, b.Name},
+		{&networkingv1.Ingress{}, b.Name + "-docs"},
+		{&appsv1.StatefulSet{}, n.Postgres()},
+		{&corev1.Service{}, n.Postgres()},
+		{&corev1.ConfigMap{}, n.Postgres() + "-init"},
+		{&corev1.Secret{}, n.DatabaseSecret("order")},
+	}
+	for _, g := range gone {
+		eventually(t, fmt.Sprintf("%T %s pruned", g.obj, g.name), func() error {
+			err := h.exists(g.obj, g.name)
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			if err == nil && g.obj.GetDeletionTimestamp() != nil {
+				return nil // deleting (no garbage collector in envtest to finish foreground deletions)
+			}
+			return fmt.Errorf("still there (err %v)", err)
+		})
+	}
+	for _, keep := range []string{n.Credentials(), n.JWT(), n.Admin(), n.RedisURLSecret()} {
+		if err := h.exists(&corev1.Secret{}, keep); err != nil {
+			t.Errorf("Secret %s: %v", keep, err)
+		}
+	}
+	// Another database: the migrations run again, there, before the services move.
+	live = h.bookstore(b.Name)
+	for _, svc := range render.Services() {
+		if n.MigrationJob(svc, &live.Spec) == n.MigrationJob(svc, &b.Spec) {
+			t.Fatalf("%s: same migration Job for another database", svc)
+		}
+	}
+	h.bringUp(b.Name)
+	d := &appsv1.Deployment{}
+	_ = h.exists(d, n.Service("inventory"))
+	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == "BOOKSTORE_DATABASE_URL" && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef.Name != "ext-pg") {
+			t.Errorf("inventory BOOKSTORE_DATABASE_URL = %+v after the switch", e)
+		}
 	}
 }

@@ -201,14 +201,23 @@ func TestServiceValues(t *testing.T) {
 	}
 }
 
-func TestMigrationSuffixFollowsTheImage(t *testing.T) {
+func TestMigrationSuffixFollowsImageAndDatabase(t *testing.T) {
 	a := minimal().Spec
 	b := a
 	b.Version = "0.2.0"
 	c := a
 	c.Image.Digest = "sha256:" + strings.Repeat("a", 64)
-	if render.MigrationSuffix(&a) == render.MigrationSuffix(&b) || render.MigrationSuffix(&a) == render.MigrationSuffix(&c) {
-		t.Errorf("suffixes do not change with the image: %s %s %s", render.MigrationSuffix(&a), render.MigrationSuffix(&b), render.MigrationSuffix(&c))
+	d := a
+	d.Postgres.External = &v1alpha1.ExternalPostgres{SecretName: "pg"}
+	if render.MigrationSuffix(&a) == render.MigrationSuffix(&b) || render.MigrationSuffix(&a) == render.MigrationSuffix(&c) ||
+		render.MigrationSuffix(&a) == render.MigrationSuffix(&d) {
+		t.Errorf("suffixes do not change with the image or the database: %s %s %s %s",
+			render.MigrationSuffix(&a), render.MigrationSuffix(&b), render.MigrationSuffix(&c), render.MigrationSuffix(&d))
+	}
+	e := a
+	e.Services.User.Replicas = ptr.To(int32(4))
+	if render.MigrationSuffix(&a) != render.MigrationSuffix(&e) {
+		t.Error("suffix changes with the replica count")
 	}
 	if render.MigrationSuffix(&a) != render.MigrationSuffix(&a) {
 		t.Error("suffix not stable")

@@ -76,9 +76,15 @@ func imageTag(spec *v1alpha1.BookstoreSpec) string {
 }
 
 // MigrationSuffix is the suffix of the migration Job names for a spec: one Job
-// per service per image (version, tag or digest).
+// per service per image (version, tag or digest) and database. Pointing the
+// services at another database (managed to external, another Secret) runs the
+// migrations there too.
 func MigrationSuffix(spec *v1alpha1.BookstoreSpec) string {
-	return "migrate-" + Hash(Image(spec))
+	db := "managed"
+	if ext := spec.Postgres.External; ext != nil {
+		db = "external:" + ext.SecretName
+	}
+	return "migrate-" + Hash(Image(spec)+"|"+db)
 }
 
 // MigrationJob is the name of a service's migration Job for a spec.
