@@ -15,10 +15,12 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/yaml"
 
 	"github.com/bookstore-platform/bookstore/internal/testenv"
 	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
@@ -57,24 +59,12 @@ func wait(t *testing.T, what string, f func() error) {
 	t.Fatalf("%s: %v", what, err)
 }
 
-// TestOperatorBinary runs the operator's main program against envtest: it
-// takes the leader Lease, serves its probes and metrics, reconciles a
+// TestOperatorBinary runs the operator's main program against envtest, as its
+// ServiceAccount with the RBAC of manifests/: it takes the leader Lease, serves its probes and metrics, reconciles a
 // Bookstore, and on shutdown releases the Lease.
 func TestOperatorBinary(t *testing.T) {
 	root := testenv.RepoRoot(t)
 	env, cfg := testenv.KubeEnv(t, filepath.Join(root, "manifests", "crd"))
-	user, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
@@ -84,6 +74,45 @@ func TestOperatorBinary(t *testing.T) {
 	}
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
+		t.Fatal(err)
+	}
+	// The program runs as its ServiceAccount with the RBAC of manifests/
+	// (ClusterRole, its binding, the leader election Role in bookstore-system).
+	ctx0 := context.Background()
+	if err := c.Create(ctx0, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bookstore-system"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"rbac/role.yaml", "operator/role_binding.yaml", "operator/leader_election.yaml"} {
+		data, err := os.ReadFile(filepath.Join(root, "manifests", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, doc := range strings.Split(string(data), "\n---\n") {
+			u := &unstructured.Unstructured{}
+			if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if len(u.Object) == 0 {
+				continue
+			}
+			if err := c.Create(ctx0, u); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+		}
+	}
+	user, err := env.AddUser(envtest.User{
+		Name:   "system:serviceaccount:bookstore-system:bookstore-operator",
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:bookstore-system", "system:authenticated"},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
 		t.Fatal(err)
 	}
 
@@ -96,7 +125,7 @@ func TestOperatorBinary(t *testing.T) {
 			"--kubeconfig", kubeconfig,
 			"--metrics-bind-address", metrics,
 			"--health-probe-bind-address", probes,
-			"--leader-elect", "--leader-election-namespace", "default",
+			"--leader-elect", "--leader-election-namespace", "bookstore-system",
 			"--log-level", "warn",
 		})
 	}()
@@ -115,7 +144,7 @@ func TestOperatorBinary(t *testing.T) {
 	}
 	lease := &coordinationv1.Lease{}
 	wait(t, "leader lease", func() error {
-		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "bookstore-operator.bookstore.dev"}, lease); err != nil {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "bookstore-system", Name: "bookstore-operator.bookstore.dev"}, lease); err != nil {
 			return err
 		}
 		if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {

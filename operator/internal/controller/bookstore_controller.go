@@ -108,6 +108,9 @@ func (r *BookstoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	if errors.As(err, new(retryError)) {
 		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
+	if err != nil && ctx.Err() != nil {
+		return ctrl.Result{}, err // shutting down
+	}
 	if err != nil {
 		log.Error(err, "reconcile failed")
 		r.Recorder.Eventf(b, nil, corev1.EventTypeWarning, "ReconcileError", "Reconcile", "%s", err.Error())
