@@ -58,36 +58,38 @@ func (s *saga) reserve(ctx context.Context, tx pgx.Tx, env events.Envelope) erro
 		}
 		want[id.String()] += it.Quantity
 	}
-	var done bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM stock_ledger WHERE order_id = $1 AND kind = 'reserve')`,
-		e.OrderID).Scan(&done); err != nil {
-		return fmt.Errorf("look up reservation: %w", err)
-	}
-	if done {
-		return nil // already reserved under another event id
-	}
 	ids := make([]string, 0, len(want))
 	for id := range want {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 
-	rows, err := tx.Query(ctx, `SELECT id::text, amount FROM books WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, ids)
+	// Lock the books and learn whether this order was already reserved
+	// (under another event id) in one round trip.
+	rows, err := tx.Query(ctx, `
+		SELECT id::text, amount, EXISTS (SELECT 1 FROM stock_ledger WHERE order_id = $2 AND kind = 'reserve')
+		FROM books WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`, ids, e.OrderID)
 	if err != nil {
 		return fmt.Errorf("lock books: %w", err)
 	}
+	done := false
 	have := map[string]int64{}
 	for rows.Next() {
 		var id string
 		var amount int64
-		if err := rows.Scan(&id, &amount); err != nil {
+		var reserved bool
+		if err := rows.Scan(&id, &amount, &reserved); err != nil {
 			rows.Close()
 			return fmt.Errorf("lock books: %w", err)
 		}
 		have[id] = amount
+		done = done || reserved
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("lock books: %w", err)
+	}
+	if done {
+		return nil // already reserved under another event id
 	}
 	reason := ""
 	for _, id := range ids {
@@ -112,14 +114,14 @@ func (s *saga) reserve(ctx context.Context, tx pgx.Tx, env events.Envelope) erro
 		qty[i] = want[id]
 	}
 	if _, err := tx.Exec(ctx, `
-		UPDATE books b SET amount = b.amount - r.q, updated_at = now()
-		FROM unnest($1::uuid[], $2::bigint[]) AS r(id, q) WHERE b.id = r.id`, ids, qty); err != nil {
-		return fmt.Errorf("reserve stock: %w", err)
-	}
-	if _, err := tx.Exec(ctx, `
+		WITH reserved AS (
+			UPDATE books b SET amount = b.amount - r.q, updated_at = now()
+			FROM unnest($1::uuid[], $2::bigint[]) AS r(id, q) WHERE b.id = r.id
+			RETURNING b.id, r.q
+		)
 		INSERT INTO stock_ledger (book_id, order_id, delta, kind)
-		SELECT r.id, $3, -r.q, 'reserve' FROM unnest($1::uuid[], $2::bigint[]) AS r(id, q)`, ids, qty, e.OrderID); err != nil {
-		return retryOnUniqueViolation("record reservation", err)
+		SELECT id, $3, -q, 'reserve' FROM reserved`, ids, qty, e.OrderID); err != nil {
+		return retryOnUniqueViolation("reserve stock", err)
 	}
 	items := make([]events.OrderItem, len(ids))
 	for i, id := range ids {

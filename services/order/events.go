@@ -32,6 +32,10 @@ func Events(c eventbus.Config) app.Builder {
 			events.TypeStockReserved:    h.stock,
 			events.TypeStockRejected:    h.stock,
 		},
+		// Both outcomes of an order carry its id as key, so they land on the
+		// same partition number of their topics and thus the same worker;
+		// batches of different workers touch disjoint orders.
+		Concurrency: 4,
 	}, c)
 }
 
@@ -101,59 +105,57 @@ func (s *saga) record(ctx context.Context, tx pgx.Tx, orderID string, st step, r
 	if err != nil {
 		return events.Permanent(fmt.Errorf("invalid order id %q", orderID))
 	}
+	// One statement: UPDATE takes the row lock, and under READ COMMITTED a
+	// concurrent update of the same order makes this one wait and then
+	// re-evaluate WHERE and SET on the committed row — so the two outcomes
+	// serialise, neither is lost, and only the one that sets the second
+	// flag sees both flags (and decides). RETURNING gives the new values.
 	var (
 		userID, status, failReason string
 		paid, stocked              bool
 		total                      int64
 	)
+	isPayment := st == stepPayment
 	err = tx.QueryRow(ctx, `
-		SELECT user_id::text, status, is_payment_processed, is_inventory_processed, fail_reason, total_price
-		FROM orders WHERE id = $1 FOR UPDATE`, id).Scan(&userID, &status, &paid, &stocked, &failReason, &total)
+		UPDATE orders o SET
+			is_payment_processed   = o.is_payment_processed OR $2,
+			is_inventory_processed = o.is_inventory_processed OR NOT $2,
+			fail_reason = CASE WHEN $3 = '' THEN o.fail_reason
+			                   WHEN o.fail_reason = '' THEN $3
+			                   ELSE o.fail_reason || $4 || $3 END,
+			status = CASE WHEN o.status = 'Pending'
+			                   AND (o.is_payment_processed OR $2) AND (o.is_inventory_processed OR NOT $2)
+			              THEN CASE WHEN o.fail_reason = '' AND $3 = '' THEN 'Completed' ELSE 'Failed' END
+			              ELSE o.status END,
+			version = o.version + 1,
+			updated_at = now()
+		WHERE o.id = $1 AND NOT CASE WHEN $2 THEN o.is_payment_processed ELSE o.is_inventory_processed END
+		RETURNING o.user_id::text, o.status, o.is_payment_processed, o.is_inventory_processed, o.fail_reason, o.total_price`,
+		id, isPayment, reason, reasonSep).Scan(&userID, &status, &paid, &stocked, &failReason, &total)
 	if errors.Is(err, pgx.ErrNoRows) {
-		// The order row commits before OrderCreated is published, so an
-		// outcome for an unknown order can never apply.
-		return events.Permanent(fmt.Errorf("outcome for unknown order %s", orderID))
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE id = $1)`, id).Scan(&exists); err != nil {
+			return fmt.Errorf("look up order: %w", err)
+		}
+		if !exists {
+			// The order row commits before OrderCreated is published, so
+			// an outcome for an unknown order can never apply.
+			return events.Permanent(fmt.Errorf("outcome for unknown order %s", orderID))
+		}
+		return nil // this step's outcome is already recorded
 	}
 	if err != nil {
-		return fmt.Errorf("lock order: %w", err)
-	}
-	switch {
-	case st == stepPayment && paid, st == stepInventory && stocked:
-		return nil // this step's outcome is already recorded
-	case st == stepPayment:
-		paid = true
-	default:
-		stocked = true
-	}
-	var reasons []string
-	if failReason != "" {
-		reasons = strings.Split(failReason, reasonSep)
-	}
-	if reason != "" {
-		reasons = append(reasons, reason)
-	}
-	if status == StatusPending && paid && stocked {
-		if len(reasons) == 0 {
-			status = StatusCompleted
-		} else {
-			status = StatusFailed
-		}
-	}
-	if _, err := tx.Exec(ctx, `
-		UPDATE orders SET is_payment_processed = $2, is_inventory_processed = $3, fail_reason = $4,
-			status = $5, version = version + 1, updated_at = now()
-		WHERE id = $1`, id, paid, stocked, strings.Join(reasons, reasonSep), status); err != nil {
-		return fmt.Errorf("update order: %w", err)
+		return fmt.Errorf("record outcome: %w", err)
 	}
 	if !(paid && stocked) {
-		return nil
+		return nil // waiting for the other step
 	}
 	var out events.Envelope
 	switch status {
 	case StatusCompleted:
 		out, err = events.New(events.TypeOrderCompleted, events.OrderCompleted{OrderID: orderID, UserID: userID, TotalPrice: total})
 	case StatusFailed:
-		out, err = events.New(events.TypeOrderFailed, events.OrderFailed{OrderID: orderID, UserID: userID, Reasons: reasons})
+		out, err = events.New(events.TypeOrderFailed, events.OrderFailed{OrderID: orderID, UserID: userID, Reasons: strings.Split(failReason, reasonSep)})
 	default:
 		return nil
 	}

@@ -58,38 +58,48 @@ func (s *saga) charge(ctx context.Context, tx pgx.Tx, env events.Envelope) error
 	if e.TotalPrice < 0 {
 		return events.Permanent(fmt.Errorf("order %s: negative total %d", e.OrderID, e.TotalPrice))
 	}
-	var charged bool
-	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM token_ledger WHERE order_id = $1 AND kind = 'charge')`,
-		e.OrderID).Scan(&charged); err != nil {
-		return fmt.Errorf("look up charge: %w", err)
-	}
-	if charged {
-		return nil // already charged under another event id: nothing to do
-	}
-
+	// Charge and ledger row in one statement; the NOT EXISTS makes a second
+	// charge of one order impossible even under another event id.
 	var balance int64
 	err := tx.QueryRow(ctx, `
-		UPDATE balances SET balance = balance - $2, updated_at = now()
-		WHERE user_id = $1 AND balance >= $2
-		RETURNING balance`, e.UserID, e.TotalPrice).Scan(&balance)
-	if errors.Is(err, pgx.ErrNoRows) && e.TotalPrice == 0 {
-		err = nil // a free order for a user who never topped up
-	}
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		out, err := events.New(events.TypePaymentRejected, events.PaymentRejected{
-			OrderID: e.OrderID, UserID: e.UserID, Amount: e.TotalPrice, Reason: events.ReasonInsufficientBalance,
-		})
-		if err != nil {
-			return err
+		WITH charged AS (
+			UPDATE balances SET balance = balance - $2, updated_at = now()
+			WHERE user_id = $1 AND balance >= $2
+			  AND NOT EXISTS (SELECT 1 FROM token_ledger WHERE order_id = $3 AND kind = 'charge')
+			RETURNING balance
+		), recorded AS (
+			INSERT INTO token_ledger (user_id, kind, amount, order_id)
+			SELECT $1, 'charge', $2, $3 FROM charged
+		)
+		SELECT balance FROM charged`, e.UserID, e.TotalPrice, e.OrderID).Scan(&balance)
+	if errors.Is(err, pgx.ErrNoRows) {
+		// Rare paths: already charged, a free order, or not enough tokens.
+		var charged bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM token_ledger WHERE order_id = $1 AND kind = 'charge')`,
+			e.OrderID).Scan(&charged); err != nil {
+			return fmt.Errorf("look up charge: %w", err)
 		}
-		return events.Enqueue(ctx, tx, s.topics.Payments, e.OrderID, out)
-	case err != nil:
-		return fmt.Errorf("charge balance: %w", err)
+		if charged {
+			return nil // already charged under another event id: nothing to do
+		}
+		if e.TotalPrice == 0 { // a free order for a user who never topped up
+			if _, err := tx.Exec(ctx, `INSERT INTO token_ledger (user_id, kind, amount, order_id) VALUES ($1, 'charge', 0, $2)`,
+				e.UserID, e.OrderID); err != nil {
+				return retryOnUniqueViolation("record charge", err)
+			}
+			err = nil
+		} else {
+			out, err := events.New(events.TypePaymentRejected, events.PaymentRejected{
+				OrderID: e.OrderID, UserID: e.UserID, Amount: e.TotalPrice, Reason: events.ReasonInsufficientBalance,
+			})
+			if err != nil {
+				return err
+			}
+			return events.Enqueue(ctx, tx, s.topics.Payments, e.OrderID, out)
+		}
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO token_ledger (user_id, kind, amount, order_id) VALUES ($1, 'charge', $2, $3)`,
-		e.UserID, e.TotalPrice, e.OrderID); err != nil {
-		return retryOnUniqueViolation("record charge", err)
+	if err != nil {
+		return retryOnUniqueViolation("charge balance", err)
 	}
 	out, err := events.New(events.TypePaymentSucceeded, events.PaymentSucceeded{
 		OrderID: e.OrderID, UserID: e.UserID, Amount: e.TotalPrice, Balance: balance,

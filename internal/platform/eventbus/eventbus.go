@@ -28,7 +28,8 @@ type Config struct {
 	Topics *events.Topics
 	// Relay tunes the outbox relay.
 	Relay events.RelayOptions
-	// Concurrency is how many partitions the consumer applies in parallel.
+	// Concurrency overrides the service's consumer concurrency (see
+	// Spec.Concurrency) when positive.
 	Concurrency int
 	// AfterCommit is the consumer's crash hook (see
 	// events.ConsumerOptions.AfterCommit); tests only.
@@ -52,6 +53,10 @@ type Spec struct {
 	Produces []string
 	Consumes []string
 	Handlers map[string]events.Handler
+	// Concurrency is how many consumer workers apply batches in parallel
+	// (default 1). More than one is only safe when batches of different
+	// partitions never lock the same rows (see events.ConsumerOptions).
+	Concurrency int
 }
 
 // Builder returns the app builder adding the event machinery of spec.
@@ -79,6 +84,10 @@ func Builder(spec Spec, c Config) app.Builder {
 				handlers[events.TypeUserLoggedOut] = RevokeOnLogout(d.Revocations)
 			}
 		}
+		concurrency := spec.Concurrency
+		if c.Concurrency > 0 {
+			concurrency = c.Concurrency
+		}
 		var consumer *events.Consumer
 		if len(spec.Consumes) > 0 {
 			consumer, err = events.NewConsumer(d.Config.Kafka, d.Pool, prod, log, m, events.ConsumerOptions{
@@ -87,7 +96,7 @@ func Builder(spec Spec, c Config) app.Builder {
 				Topics:          spec.Consumes,
 				Handlers:        handlers,
 				DeadLetterTopic: topics.DeadLetters,
-				Concurrency:     c.Concurrency,
+				Concurrency:     concurrency,
 				AfterCommit:     c.AfterCommit,
 			})
 			if err != nil {
