@@ -183,10 +183,23 @@ func (h *harness) bringUp(name string) {
 	for _, svc := range render.Services() {
 		h.finishJob(n.MigrationJob(svc, &b.Spec), true)
 	}
-	for _, svc := range render.Services() {
-		h.markDeploymentReady(n.Service(svc))
-	}
-	h.waitCond(name, v1alpha1.ConditionReady, "True")
+	// Like a Deployment controller: whatever generation the operator applies
+	// (it may roll again after the Jobs finished), it becomes available.
+	eventually(h.t, name+" Ready", func() error {
+		for _, svc := range render.Services() {
+			d := &appsv1.Deployment{}
+			if err := h.exists(d, n.Service(svc)); err != nil {
+				return err
+			}
+			if d.Status.ObservedGeneration != d.Generation {
+				h.markDeploymentReady(n.Service(svc))
+			}
+		}
+		if got := h.cond(name, v1alpha1.ConditionReady); !strings.HasPrefix(got, "True") {
+			return errors.New("Ready is " + got)
+		}
+		return nil
+	})
 }
 
 func testSample(t *testing.T, h *harness, r *BookstoreReconciler, counter *writeCounter) {
