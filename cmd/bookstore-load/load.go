@@ -28,6 +28,7 @@ type options struct {
 	Concurrency    int
 	Auto           bool
 	Poll           time.Duration
+	PollMax        time.Duration
 	Warmup         time.Duration
 	PgbenchDSN     string
 	PgbenchClients int
@@ -201,7 +202,7 @@ func placeAndWait(ctx context.Context, a *api, f *fixture, o options) result {
 		if time.Now().After(deadline) {
 			return result{status: "Pending", err: errors.New("still Pending after 30s")}
 		}
-		delay = min(2*delay, 20*time.Millisecond)
+		delay = min(2*delay, o.PollMax)
 	}
 }
 
