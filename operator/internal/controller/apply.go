@@ -100,10 +100,47 @@ func (r *BookstoreReconciler) apply(ctx context.Context, u *unstructured.Unstruc
 		// the Job of this image exists, whatever configuration it ran with.
 		return false, nil
 	}
+	if err := r.handOverReplicas(ctx, u, live); err != nil {
+		return false, err
+	}
 	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
 		return false, fmt.Errorf("apply %s %s/%s: %w", u.GetKind(), u.GetNamespace(), u.GetName(), err)
 	}
 	return true, nil
+}
+
+// HandoverFieldOwner co-owns a Deployment's replicas while the operator lets go
+// of them (autoscaling turned on), so that the count stays where it is.
+const HandoverFieldOwner = "bookstore-operator-handover"
+
+// handOverReplicas: a Deployment the operator applies without spec.replicas
+// (an HPA owns the count) would have the field removed, and so reset to 1, if
+// the operator was its only owner. First applying the live count under a
+// second field manager keeps it: the documented way of transferring ownership
+// to an HPA. Only runs when the Deployment is about to be applied anyway.
+func (r *BookstoreReconciler) handOverReplicas(ctx context.Context, u, live *unstructured.Unstructured) error {
+	if live == nil || u.GetKind() != "Deployment" {
+		return nil
+	}
+	if _, has, _ := unstructured.NestedFieldNoCopy(u.Object, "spec", "replicas"); has {
+		return nil
+	}
+	replicas, has, _ := unstructured.NestedInt64(live.Object, "spec", "replicas")
+	if !has {
+		return nil
+	}
+	h := &unstructured.Unstructured{}
+	h.SetAPIVersion(u.GetAPIVersion())
+	h.SetKind(u.GetKind())
+	h.SetNamespace(u.GetNamespace())
+	h.SetName(u.GetName())
+	if err := unstructured.SetNestedField(h.Object, replicas, "spec", "replicas"); err != nil {
+		return fmt.Errorf("hand over replicas of %s: %w", u.GetName(), err)
+	}
+	if err := r.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(h), client.FieldOwner(HandoverFieldOwner)); err != nil {
+		return fmt.Errorf("hand over replicas of %s: %w", u.GetName(), err)
+	}
+	return nil
 }
 
 // getLive reads the object u describes from the cache as a typed object

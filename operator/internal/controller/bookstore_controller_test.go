@@ -599,7 +599,7 @@ func checkServiceDeployment(t *testing.T, d *appsv1.Deployment, svc, bookstore, 
 func testAutoscaling(t *testing.T, h *harness, r *BookstoreReconciler) {
 	b := &v1alpha1.Bookstore{
 		ObjectMeta: metav1.ObjectMeta{Name: "scaly", Namespace: h.ns},
-		Spec:       v1alpha1.BookstoreSpec{Version: "1.0.0"},
+		Spec:       v1alpha1.BookstoreSpec{Version: "1.0.0", Services: v1alpha1.ServicesSpec{User: v1alpha1.ServiceSpec{Replicas: ptr.To(int32(3))}}},
 	}
 	if err := h.c.Create(h.ctx, b); err != nil {
 		t.Fatal(err)
@@ -632,6 +632,9 @@ func testAutoscaling(t *testing.T, h *harness, r *BookstoreReconciler) {
 		}
 		return nil
 	})
+	if got := ptr.Deref(d.Spec.Replicas, 0); got != 3 {
+		t.Errorf("replicas = %d after turning autoscaling on, want the 3 it had (not reset)", got)
+	}
 	// The HPA scales the Deployment (through the scale subresource, as its controller does).
 	scale := &autoscalingv1.Scale{}
 	if err := h.c.SubResource("scale").Get(h.ctx, d, scale); err != nil {
