@@ -96,8 +96,8 @@ func (r *BookstoreReconciler) apply(ctx context.Context, u *unstructured.Unstruc
 		return false, nil
 	}
 	if live != nil && u.GetKind() == "Job" {
-		// A Job's template is immutable and a migration runs once per image:
-		// the Job of this image exists, whatever configuration it ran with.
+		// A Job's template is immutable and a migration runs once per image and database:
+		// this Job exists, whatever other configuration it ran with.
 		return false, nil
 	}
 	if err := r.handOverReplicas(ctx, u, live); err != nil {
