@@ -13,20 +13,31 @@ mkdir -p "$DEV/bin" "$DEV/logs" "$DEV/jwt"
 SERVICES=(user token inventory order)
 declare -A SVC_PORT=([user]=8091 [token]=8092 [inventory]=8093 [order]=8094)
 PIDS=()
+OWN_SERVERS=false
 
 cleanup() {
   trap - EXIT INT TERM
   log "stopping services"
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  "$ROOT/hack/servers.sh" stop dev
+  if $OWN_SERVERS; then "$ROOT/hack/servers.sh" stop dev; fi
 }
 trap cleanup EXIT INT TERM
+
+for p in "$PORT" "${SVC_PORT[@]}"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    die "port $p is already in use (is another \`make dev\` running?); set BOOKSTORE_HTTP_PORT for the gateway"
+  fi
+done
 
 log "building the services"
 go build -o "$DEV/bin/" ./cmd/user ./cmd/token ./cmd/inventory ./cmd/order ./cmd/gateway
 
-"$ROOT/hack/servers.sh" start dev
+# Servers left running by someone else are reused and left running.
+if ! "$ROOT/hack/servers.sh" status dev >/dev/null 2>&1; then
+  OWN_SERVERS=true
+  "$ROOT/hack/servers.sh" start dev
+fi
 source "$CACHE/devservers.env"
 
 # A dev Ed25519 key pair for JWTs (kept across runs; on Kubernetes it comes from a Secret).
