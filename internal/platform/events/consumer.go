@@ -142,9 +142,18 @@ func (c *Consumer) Run(ctx context.Context) error {
 		return fmt.Errorf("events: consumer %s: %w", c.opts.Name, err)
 	}
 	defer func() {
-		// Close commits the offsets stored so far and leaves the group.
-		if err := kc.Close(); err != nil {
-			c.log.Warn("consumer close", "err", err)
+		// Close commits the offsets stored so far and leaves the group. It
+		// talks to the brokers; do not let an unreachable cluster hold the
+		// shutdown (uncommitted offsets only mean redeliveries).
+		closed := make(chan error, 1)
+		go func() { closed <- kc.Close() }()
+		select {
+		case err := <-closed:
+			if err != nil {
+				c.log.Warn("consumer close", "err", err)
+			}
+		case <-time.After(10 * time.Second):
+			c.log.Warn("consumer close timed out")
 		}
 	}()
 	if err := kc.SubscribeTopics(c.opts.Topics, nil); err != nil {

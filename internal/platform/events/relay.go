@@ -154,7 +154,11 @@ func (r *Relay) lead(ctx context.Context) error {
 		// Let outstanding deliveries be acknowledged and marked, so that a
 		// clean shutdown or a session restart re-publishes as little as
 		// possible; whatever is left is re-published later (duplicates).
-		ss.waitIdle(r.opts.DeliveryTimeout)
+		grace := r.opts.DeliveryTimeout
+		if ctx.Err() != nil {
+			grace = min(grace, 2*time.Second) // shutting down: do not hold the process
+		}
+		ss.waitIdle(grace)
 		stopAcker()
 		<-ackerDone
 	}()
