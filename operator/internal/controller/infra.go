@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -145,147 +146,162 @@ func postgresInitScript() string {
 	return sb.String()
 }
 
+// component holds what the objects of one managed component share: the
+// Bookstore, its object names and the component's labels and selector.
+type component struct {
+	b      *v1alpha1.Bookstore
+	n      render.Names
+	labels map[string]string
+	sel    map[string]string
+}
+
+func newComponent(b *v1alpha1.Bookstore, name string) component {
+	return component{b: b, n: render.Names{Bookstore: b.Name}, labels: infraLabels(b, name), sel: infraSelector(b, name)}
+}
+
+// meta is the metadata of the component's object name.
+func (c component) meta(name string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: c.b.Namespace, Labels: c.labels}
+}
+
+// service is a Service selecting the component's pods.
+func (c component) service(name string, spec corev1.ServiceSpec) *corev1.Service {
+	spec.Selector = c.sel
+	return &corev1.Service{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Service"}, ObjectMeta: c.meta(name), Spec: spec}
+}
+
+// statefulSet is a StatefulSet of the component's pods with the volume claim
+// "data" of storage.
+func (c component) statefulSet(name, serviceName string, replicas int32, storage v1alpha1.StorageSpec, pod corev1.PodTemplateSpec) *appsv1.StatefulSet {
+	return &appsv1.StatefulSet{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
+		ObjectMeta: c.meta(name),
+		Spec: appsv1.StatefulSetSpec{
+			Replicas:                             ptr.To(replicas),
+			ServiceName:                          serviceName,
+			Selector:                             &metav1.LabelSelector{MatchLabels: c.sel},
+			PersistentVolumeClaimRetentionPolicy: retention(storage),
+			VolumeClaimTemplates:                 []corev1.PersistentVolumeClaim{claim(storage)},
+			Template:                             pod,
+		},
+	}
+}
+
+// pod is the component's pod template: one hardened container running as
+// uid, no service account token, no service links.
+func (c component) pod(uid int64, grace *int64, ctr corev1.Container, volumes ...corev1.Volume) corev1.PodTemplateSpec {
+	ctr.SecurityContext = containerSecurity()
+	return corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: c.labels},
+		Spec: corev1.PodSpec{
+			AutomountServiceAccountToken:  ptr.To(false),
+			EnableServiceLinks:            ptr.To(false),
+			SecurityContext:               podSecurity(uid),
+			TerminationGracePeriodSeconds: grace,
+			Containers:                    []corev1.Container{ctr},
+			Volumes:                       volumes,
+		},
+	}
+}
+
+// credential is an environment variable from key of the generated credentials Secret.
+func (c component) credential(env, key string) corev1.EnvVar {
+	return corev1.EnvVar{Name: env, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: c.n.Credentials()}, Key: key,
+	}}}
+}
+
+func servicePort(name string, port int32) corev1.ServicePort {
+	return corev1.ServicePort{Name: name, Port: port, TargetPort: intstr.FromString(name), Protocol: corev1.ProtocolTCP}
+}
+
+func containerPort(name string, port int32) corev1.ContainerPort {
+	return corev1.ContainerPort{Name: name, ContainerPort: port, Protocol: corev1.ProtocolTCP}
+}
+
+func tcpProbe(port string) corev1.ProbeHandler {
+	return corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString(port)}}
+}
+
 // managedPostgres returns the ConfigMap, headless Service and StatefulSet of the managed PostgreSQL.
 func managedPostgres(b *v1alpha1.Bookstore) ([]*unstructured.Unstructured, error) {
-	n := render.Names{Bookstore: b.Name}
-	m := b.Spec.Postgres.Managed
-	if m == nil {
-		m = &v1alpha1.ManagedPostgres{}
-	}
-	image := m.Image
-	if image == "" {
-		image = defaultPostgresImage
-	}
-	labels := infraLabels(b, "postgres")
-	sel := infraSelector(b, "postgres")
+	c := newComponent(b, "postgres")
+	m := ptr.Deref(b.Spec.Postgres.Managed, v1alpha1.ManagedPostgres{})
 	cm := &corev1.ConfigMap{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-		ObjectMeta: metav1.ObjectMeta{Name: n.Postgres() + "-init", Namespace: b.Namespace, Labels: labels},
+		ObjectMeta: c.meta(c.n.Postgres() + "-init"),
 		Data:       map[string]string{"10-bookstore-databases.sh": postgresInitScript()},
 	}
-	svc := &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: metav1.ObjectMeta{Name: n.Postgres(), Namespace: b.Namespace, Labels: labels},
-		Spec: corev1.ServiceSpec{
-			ClusterIP: corev1.ClusterIPNone,
-			Selector:  sel,
-			Ports:     []corev1.ServicePort{{Name: "postgres", Port: 5432, TargetPort: intstr.FromString("postgres"), Protocol: corev1.ProtocolTCP}},
+	svc := c.service(c.n.Postgres(), corev1.ServiceSpec{
+		ClusterIP: corev1.ClusterIPNone,
+		Ports:     []corev1.ServicePort{servicePort("postgres", 5432)},
+	})
+	pod := c.pod(70, ptr.To(int64(60)), corev1.Container{ // 70: the postgres user of the alpine image
+		Name:  "postgres",
+		Image: cmp.Or(m.Image, defaultPostgresImage),
+		Ports: []corev1.ContainerPort{containerPort("postgres", 5432)},
+		Env: []corev1.EnvVar{
+			{Name: "POSTGRES_USER", Value: "postgres"},
+			c.credential("POSTGRES_PASSWORD", "postgres-password"),
+			{Name: "PGDATA", Value: "/var/lib/postgresql/data/pgdata"},
 		},
-	}
-	sts := &appsv1.StatefulSet{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
-		ObjectMeta: metav1.ObjectMeta{Name: n.Postgres(), Namespace: b.Namespace, Labels: labels},
-		Spec: appsv1.StatefulSetSpec{
-			Replicas:                             ptr.To(int32(1)),
-			ServiceName:                          n.Postgres(),
-			Selector:                             &metav1.LabelSelector{MatchLabels: sel},
-			PersistentVolumeClaimRetentionPolicy: retention(m.Storage),
-			VolumeClaimTemplates:                 []corev1.PersistentVolumeClaim{claim(m.Storage)},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					AutomountServiceAccountToken:  ptr.To(false),
-					EnableServiceLinks:            ptr.To(false),
-					SecurityContext:               podSecurity(70), // the postgres user of the alpine image
-					TerminationGracePeriodSeconds: ptr.To(int64(60)),
-					Containers: []corev1.Container{{
-						Name:            "postgres",
-						Image:           image,
-						SecurityContext: containerSecurity(),
-						Ports:           []corev1.ContainerPort{{Name: "postgres", ContainerPort: 5432, Protocol: corev1.ProtocolTCP}},
-						Env: []corev1.EnvVar{
-							{Name: "POSTGRES_USER", Value: "postgres"},
-							{Name: "POSTGRES_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-								LocalObjectReference: corev1.LocalObjectReference{Name: n.Credentials()}, Key: "postgres-password",
-							}}},
-							{Name: "PGDATA", Value: "/var/lib/postgresql/data/pgdata"},
-						},
-						ReadinessProbe: &corev1.Probe{
-							ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"pg_isready", "-U", "postgres", "-h", "127.0.0.1"}}},
-							PeriodSeconds: 5, TimeoutSeconds: 3, FailureThreshold: 3,
-						},
-						LivenessProbe: &corev1.Probe{
-							ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("postgres")}},
-							InitialDelaySeconds: 30, PeriodSeconds: 10, TimeoutSeconds: 3, FailureThreshold: 6,
-						},
-						Resources: resourcesOr(m.Resources, "100m", "256Mi"),
-						VolumeMounts: []corev1.VolumeMount{
-							{Name: "data", MountPath: "/var/lib/postgresql/data"},
-							{Name: "init", MountPath: "/docker-entrypoint-initdb.d", ReadOnly: true},
-							{Name: "credentials", MountPath: "/etc/bookstore/credentials", ReadOnly: true},
-							{Name: "run", MountPath: "/var/run/postgresql"},
-						},
-					}},
-					Volumes: []corev1.Volume{
-						{Name: "init", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: cm.Name}}}},
-						{Name: "credentials", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: n.Credentials()}}},
-						{Name: "run", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
-					},
-				},
-			},
+		ReadinessProbe: &corev1.Probe{
+			ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"pg_isready", "-U", "postgres", "-h", "127.0.0.1"}}},
+			PeriodSeconds: 5, TimeoutSeconds: 3, FailureThreshold: 3,
 		},
-	}
+		LivenessProbe: &corev1.Probe{
+			ProbeHandler:        tcpProbe("postgres"),
+			InitialDelaySeconds: 30, PeriodSeconds: 10, TimeoutSeconds: 3, FailureThreshold: 6,
+		},
+		Resources: resourcesOr(m.Resources, "100m", "256Mi"),
+		VolumeMounts: []corev1.VolumeMount{
+			{Name: "data", MountPath: "/var/lib/postgresql/data"},
+			{Name: "init", MountPath: "/docker-entrypoint-initdb.d", ReadOnly: true},
+			{Name: "credentials", MountPath: "/etc/bookstore/credentials", ReadOnly: true},
+			{Name: "run", MountPath: "/var/run/postgresql"},
+		},
+	},
+		corev1.Volume{Name: "init", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: cm.Name}}}},
+		corev1.Volume{Name: "credentials", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: c.n.Credentials()}}},
+		corev1.Volume{Name: "run", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	)
+	sts := c.statefulSet(c.n.Postgres(), c.n.Postgres(), 1, m.Storage, pod)
 	return convertAll(cm, svc, sts)
 }
 
 // managedRedis returns the Service and Deployment of the managed Redis
 // (no persistence: it only holds revoked token ids until they expire).
 func managedRedis(b *v1alpha1.Bookstore) ([]*unstructured.Unstructured, error) {
-	n := render.Names{Bookstore: b.Name}
-	m := b.Spec.Redis.Managed
-	if m == nil {
-		m = &v1alpha1.ManagedRedis{}
-	}
-	image := m.Image
-	if image == "" {
-		image = defaultRedisImage
-	}
-	labels := infraLabels(b, "redis")
-	sel := infraSelector(b, "redis")
-	svc := &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: metav1.ObjectMeta{Name: n.Redis(), Namespace: b.Namespace, Labels: labels},
-		Spec: corev1.ServiceSpec{
-			Selector: sel,
-			Ports:    []corev1.ServicePort{{Name: "redis", Port: 6379, TargetPort: intstr.FromString("redis"), Protocol: corev1.ProtocolTCP}},
+	c := newComponent(b, "redis")
+	m := ptr.Deref(b.Spec.Redis.Managed, v1alpha1.ManagedRedis{})
+	svc := c.service(c.n.Redis(), corev1.ServiceSpec{
+		Ports: []corev1.ServicePort{servicePort("redis", 6379)},
+	})
+	pod := c.pod(999, nil, corev1.Container{ // 999: the redis user of the image
+		Name:  "redis",
+		Image: cmp.Or(m.Image, defaultRedisImage),
+		Args:  []string{"--requirepass", "$(REDIS_PASSWORD)", "--save", "", "--appendonly", "no"},
+		Env:   []corev1.EnvVar{c.credential("REDIS_PASSWORD", "redis-password")},
+		Ports: []corev1.ContainerPort{containerPort("redis", 6379)},
+		ReadinessProbe: &corev1.Probe{
+			ProbeHandler:  tcpProbe("redis"),
+			PeriodSeconds: 5,
 		},
-	}
+		LivenessProbe: &corev1.Probe{
+			ProbeHandler:        tcpProbe("redis"),
+			InitialDelaySeconds: 10, PeriodSeconds: 10,
+		},
+		Resources:    resourcesOr(m.Resources, "50m", "128Mi"),
+		VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
+	}, corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 	dep := &appsv1.Deployment{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: metav1.ObjectMeta{Name: n.Redis(), Namespace: b.Namespace, Labels: labels},
+		ObjectMeta: c.meta(c.n.Redis()),
 		Spec: appsv1.DeploymentSpec{
 			Replicas: ptr.To(int32(1)),
-			Selector: &metav1.LabelSelector{MatchLabels: sel},
+			Selector: &metav1.LabelSelector{MatchLabels: c.sel},
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					AutomountServiceAccountToken: ptr.To(false),
-					EnableServiceLinks:           ptr.To(false),
-					SecurityContext:              podSecurity(999), // the redis user of the image
-					Containers: []corev1.Container{{
-						Name:            "redis",
-						Image:           image,
-						SecurityContext: containerSecurity(),
-						Args:            []string{"--requirepass", "$(REDIS_PASSWORD)", "--save", "", "--appendonly", "no"},
-						Env: []corev1.EnvVar{{Name: "REDIS_PASSWORD", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-							LocalObjectReference: corev1.LocalObjectReference{Name: n.Credentials()}, Key: "redis-password",
-						}}}},
-						Ports: []corev1.ContainerPort{{Name: "redis", ContainerPort: 6379, Protocol: corev1.ProtocolTCP}},
-						ReadinessProbe: &corev1.Probe{
-							ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("redis")}},
-							PeriodSeconds: 5,
-						},
-						LivenessProbe: &corev1.Probe{
-							ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("redis")}},
-							InitialDelaySeconds: 10, PeriodSeconds: 10,
-						},
-						Resources:    resourcesOr(m.Resources, "50m", "128Mi"),
-						VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
-					}},
-					Volumes: []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
-				},
-			},
+			Template: pod,
 		},
 	}
 	return convertAll(svc, dep)
@@ -303,41 +319,24 @@ func kafkaClusterID(b *v1alpha1.Bookstore) string {
 // managedKafka returns the headless Service and the StatefulSet of a KRaft
 // Kafka of 1 or 3 combined broker+controller nodes.
 func managedKafka(b *v1alpha1.Bookstore) ([]*unstructured.Unstructured, error) {
-	n := render.Names{Bookstore: b.Name}
-	m := b.Spec.Kafka.Managed
-	if m == nil {
-		m = &v1alpha1.ManagedKafka{}
-	}
-	image := m.Image
-	if image == "" {
-		image = defaultKafkaImage
-	}
+	c := newComponent(b, "kafka")
+	m := ptr.Deref(b.Spec.Kafka.Managed, v1alpha1.ManagedKafka{})
 	replicas := render.KafkaReplicas(&b.Spec)
-	labels := infraLabels(b, "kafka")
-	sel := infraSelector(b, "kafka")
-	domain := fmt.Sprintf("%s.%s.svc", n.KafkaHeadless(), b.Namespace)
+	domain := fmt.Sprintf("%s.%s.svc", c.n.KafkaHeadless(), b.Namespace)
 	voters := make([]string, 0, replicas)
 	for i := int32(0); i < replicas; i++ {
-		voters = append(voters, fmt.Sprintf("%d@%s-%d.%s:9093", i, n.Kafka(), i, domain))
+		voters = append(voters, fmt.Sprintf("%d@%s-%d.%s:9093", i, c.n.Kafka(), i, domain))
 	}
 	minISR := "1"
 	if replicas == 3 {
 		minISR = "2"
 	}
 	rf := fmt.Sprint(replicas)
-	svc := &corev1.Service{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-		ObjectMeta: metav1.ObjectMeta{Name: n.KafkaHeadless(), Namespace: b.Namespace, Labels: labels},
-		Spec: corev1.ServiceSpec{
-			ClusterIP:                corev1.ClusterIPNone,
-			PublishNotReadyAddresses: true, // the KRaft quorum forms before the nodes are ready
-			Selector:                 sel,
-			Ports: []corev1.ServicePort{
-				{Name: "broker", Port: 9092, TargetPort: intstr.FromString("broker"), Protocol: corev1.ProtocolTCP},
-				{Name: "controller", Port: 9093, TargetPort: intstr.FromString("controller"), Protocol: corev1.ProtocolTCP},
-			},
-		},
-	}
+	svc := c.service(c.n.KafkaHeadless(), corev1.ServiceSpec{
+		ClusterIP:                corev1.ClusterIPNone,
+		PublishNotReadyAddresses: true, // the KRaft quorum forms before the nodes are ready
+		Ports:                    []corev1.ServicePort{servicePort("broker", 9092), servicePort("controller", 9093)},
+	})
 	env := []corev1.EnvVar{
 		{Name: "CLUSTER_ID", Value: kafkaClusterID(b)},
 		{Name: "KAFKA_PROCESS_ROLES", Value: "broker,controller"},
@@ -354,50 +353,27 @@ func managedKafka(b *v1alpha1.Bookstore) ([]*unstructured.Unstructured, error) {
 		{Name: "KAFKA_MIN_INSYNC_REPLICAS", Value: minISR},
 		{Name: "KAFKA_HEAP_OPTS", Value: "-Xms256m -Xmx512m"},
 	}
-	sts := &appsv1.StatefulSet{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "StatefulSet"},
-		ObjectMeta: metav1.ObjectMeta{Name: n.Kafka(), Namespace: b.Namespace, Labels: labels},
-		Spec: appsv1.StatefulSetSpec{
-			Replicas:                             ptr.To(replicas),
-			ServiceName:                          n.KafkaHeadless(),
-			PodManagementPolicy:                  appsv1.ParallelPodManagement,
-			Selector:                             &metav1.LabelSelector{MatchLabels: sel},
-			PersistentVolumeClaimRetentionPolicy: retention(m.Storage),
-			VolumeClaimTemplates:                 []corev1.PersistentVolumeClaim{claim(m.Storage)},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					AutomountServiceAccountToken:  ptr.To(false),
-					EnableServiceLinks:            ptr.To(false),
-					SecurityContext:               podSecurity(1000), // appuser of apache/kafka
-					TerminationGracePeriodSeconds: ptr.To(int64(60)),
-					Containers: []corev1.Container{{
-						Name:            "kafka",
-						Image:           image,
-						SecurityContext: containerSecurity(),
-						// node id and advertised name from the pod's ordinal and stable DNS name
-						Command: []string{"sh", "-c", fmt.Sprintf(
-							"export KAFKA_NODE_ID=\"${HOSTNAME##*-}\" KAFKA_ADVERTISED_LISTENERS=\"PLAINTEXT://${HOSTNAME}.%s:9092\"; exec /etc/kafka/docker/run", domain)},
-						Env: env,
-						Ports: []corev1.ContainerPort{
-							{Name: "broker", ContainerPort: 9092, Protocol: corev1.ProtocolTCP},
-							{Name: "controller", ContainerPort: 9093, Protocol: corev1.ProtocolTCP},
-						},
-						ReadinessProbe: &corev1.Probe{
-							ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("broker")}},
-							PeriodSeconds: 5, FailureThreshold: 3,
-						},
-						LivenessProbe: &corev1.Probe{
-							ProbeHandler:        corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("controller")}},
-							InitialDelaySeconds: 60, PeriodSeconds: 10, FailureThreshold: 6,
-						},
-						Resources:    resourcesOr(m.Resources, "200m", "1Gi"),
-						VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/var/lib/kafka/data"}},
-					}},
-				},
-			},
+	pod := c.pod(1000, ptr.To(int64(60)), corev1.Container{ // 1000: appuser of apache/kafka
+		Name:  "kafka",
+		Image: cmp.Or(m.Image, defaultKafkaImage),
+		// node id and advertised name from the pod's ordinal and stable DNS name
+		Command: []string{"sh", "-c", fmt.Sprintf(
+			"export KAFKA_NODE_ID=\"${HOSTNAME##*-}\" KAFKA_ADVERTISED_LISTENERS=\"PLAINTEXT://${HOSTNAME}.%s:9092\"; exec /etc/kafka/docker/run", domain)},
+		Env:   env,
+		Ports: []corev1.ContainerPort{containerPort("broker", 9092), containerPort("controller", 9093)},
+		ReadinessProbe: &corev1.Probe{
+			ProbeHandler:  tcpProbe("broker"),
+			PeriodSeconds: 5, FailureThreshold: 3,
 		},
-	}
+		LivenessProbe: &corev1.Probe{
+			ProbeHandler:        tcpProbe("controller"),
+			InitialDelaySeconds: 60, PeriodSeconds: 10, FailureThreshold: 6,
+		},
+		Resources:    resourcesOr(m.Resources, "200m", "1Gi"),
+		VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/var/lib/kafka/data"}},
+	})
+	sts := c.statefulSet(c.n.Kafka(), c.n.KafkaHeadless(), replicas, m.Storage, pod)
+	sts.Spec.PodManagementPolicy = appsv1.ParallelPodManagement
 	return convertAll(svc, sts)
 }
 
