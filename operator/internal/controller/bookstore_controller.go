@@ -22,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -352,10 +353,7 @@ func (r *BookstoreReconciler) applyOwned(ctx context.Context, p *pass, u *unstru
 }
 
 func statefulSetReady(s *appsv1.StatefulSet) (bool, string) {
-	want := int32(1)
-	if s.Spec.Replicas != nil {
-		want = *s.Spec.Replicas
-	}
+	want := ptr.Deref(s.Spec.Replicas, 1)
 	if s.Status.ObservedGeneration < s.Generation {
 		return false, "rollout in progress"
 	}
@@ -368,15 +366,10 @@ func statefulSetReady(s *appsv1.StatefulSet) (bool, string) {
 func (r *BookstoreReconciler) postgresReady(ctx context.Context, p *pass) (bool, error) {
 	b := p.b
 	if ext := b.Spec.Postgres.External; ext != nil {
-		msg, err := r.checkSecret(ctx, b.Namespace, ext.SecretName, render.Services()...)
-		if err != nil {
-			return false, err
-		}
-		p.waitExternal = p.waitExternal || msg != ""
-		p.component("postgres", msg == "", "", msg)
-		return msg == "", nil
+		return r.externalComponent(ctx, p, "postgres", ext.SecretName, render.Services()...)
 	}
-	return r.statefulSetComponent(ctx, p, "postgres", render.Names{Bookstore: b.Name}.Postgres())
+	s := &appsv1.StatefulSet{}
+	return r.workloadComponent(ctx, p, "postgres", "StatefulSet", render.Names{Bookstore: b.Name}.Postgres(), s, func() (bool, string) { return statefulSetReady(s) })
 }
 
 func (r *BookstoreReconciler) kafkaReady(ctx context.Context, p *pass) (bool, error) {
@@ -386,53 +379,45 @@ func (r *BookstoreReconciler) kafkaReady(ctx context.Context, p *pass) (bool, er
 		if ext.SASLMechanism != "" {
 			keys = append(keys, "username", "password")
 		}
-		msg, err := r.checkSecret(ctx, b.Namespace, ext.SecretName, keys...)
-		if err != nil {
-			return false, err
-		}
-		p.waitExternal = p.waitExternal || msg != ""
-		p.component("kafka", msg == "", "", msg)
-		return msg == "", nil
+		return r.externalComponent(ctx, p, "kafka", ext.SecretName, keys...)
 	}
-	return r.statefulSetComponent(ctx, p, "kafka", render.Names{Bookstore: b.Name}.Kafka())
-}
-
-func (r *BookstoreReconciler) statefulSetComponent(ctx context.Context, p *pass, component, name string) (bool, error) {
 	s := &appsv1.StatefulSet{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: p.b.Namespace, Name: name}, s); err != nil {
-		if apierrors.IsNotFound(err) {
-			p.component(component, false, "", "StatefulSet "+name+" not created yet")
-			return false, nil
-		}
-		return false, fmt.Errorf("get statefulset %s: %w", name, err)
-	}
-	ok, msg := statefulSetReady(s)
-	p.component(component, ok, "", msg)
-	return ok, nil
+	return r.workloadComponent(ctx, p, "kafka", "StatefulSet", render.Names{Bookstore: b.Name}.Kafka(), s, func() (bool, string) { return statefulSetReady(s) })
 }
 
 func (r *BookstoreReconciler) redisReady(ctx context.Context, p *pass) (bool, error) {
 	b := p.b
 	if ext := b.Spec.Redis.External; ext != nil {
-		msg, err := r.checkSecret(ctx, b.Namespace, ext.SecretName, "url")
-		if err != nil {
-			return false, err
-		}
-		p.waitExternal = p.waitExternal || msg != ""
-		p.component("redis", msg == "", "", msg)
-		return msg == "", nil
+		return r.externalComponent(ctx, p, "redis", ext.SecretName, "url")
 	}
-	name := render.Names{Bookstore: b.Name}.Redis()
 	d := &appsv1.Deployment{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, d); err != nil {
+	return r.workloadComponent(ctx, p, "redis", "Deployment", render.Names{Bookstore: b.Name}.Redis(), d, func() (bool, string) { return deploymentReady(d) })
+}
+
+// externalComponent records an external component as ready when its Secret
+// has the keys, and asks for another look later when it does not.
+func (r *BookstoreReconciler) externalComponent(ctx context.Context, p *pass, component, secret string, keys ...string) (bool, error) {
+	msg, err := r.checkSecret(ctx, p.b.Namespace, secret, keys...)
+	if err != nil {
+		return false, err
+	}
+	p.waitExternal = p.waitExternal || msg != ""
+	p.component(component, msg == "", "", msg)
+	return msg == "", nil
+}
+
+// workloadComponent reads the managed workload obj (a StatefulSet or a
+// Deployment) of that kind and name and records its readiness as ready reports it.
+func (r *BookstoreReconciler) workloadComponent(ctx context.Context, p *pass, component, kind, name string, obj client.Object, ready func() (bool, string)) (bool, error) {
+	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: p.b.Namespace, Name: name}, obj); err != nil {
 		if apierrors.IsNotFound(err) {
-			p.component("redis", false, "", "Deployment "+name+" not created yet")
+			p.component(component, false, "", kind+" "+name+" not created yet")
 			return false, nil
 		}
-		return false, fmt.Errorf("get deployment %s: %w", name, err)
+		return false, fmt.Errorf("get %s %s: %w", strings.ToLower(kind), name, err)
 	}
-	ok, msg := deploymentReady(d)
-	p.component("redis", ok, "", msg)
+	ok, msg := ready()
+	p.component(component, ok, "", msg)
 	return ok, nil
 }
 
@@ -450,10 +435,7 @@ func (r *BookstoreReconciler) authReady(ctx context.Context, b *v1alpha1.Booksto
 }
 
 func deploymentReady(d *appsv1.Deployment) (bool, string) {
-	want := int32(1)
-	if d.Spec.Replicas != nil {
-		want = *d.Spec.Replicas
-	}
+	want := ptr.Deref(d.Spec.Replicas, 1)
 	if d.Status.ObservedGeneration < d.Generation {
 		return false, "rollout in progress"
 	}
