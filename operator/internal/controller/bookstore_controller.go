@@ -352,15 +352,29 @@ func (r *BookstoreReconciler) applyOwned(ctx context.Context, p *pass, u *unstru
 	return r.apply(ctx, u)
 }
 
-func statefulSetReady(s *appsv1.StatefulSet) (bool, string) {
-	want := ptr.Deref(s.Spec.Replicas, 1)
-	if s.Status.ObservedGeneration < s.Generation {
+// podCount is how many pods of a workload are in a state (ready, updated, ...).
+type podCount struct {
+	n     int32
+	state string
+}
+
+// rolledOut reports whether a workload's controller has seen its latest
+// generation and each count reaches the wanted replicas (1 when unset).
+func rolledOut(generation, observed int64, replicas *int32, counts ...podCount) (bool, string) {
+	want := ptr.Deref(replicas, 1)
+	if observed < generation {
 		return false, "rollout in progress"
 	}
-	if s.Status.ReadyReplicas < want {
-		return false, fmt.Sprintf("%d of %d pods ready", s.Status.ReadyReplicas, want)
+	for _, c := range counts {
+		if c.n < want {
+			return false, fmt.Sprintf("%d of %d pods %s", c.n, want, c.state)
+		}
 	}
 	return true, ""
+}
+
+func statefulSetReady(s *appsv1.StatefulSet) (bool, string) {
+	return rolledOut(s.Generation, s.Status.ObservedGeneration, s.Spec.Replicas, podCount{s.Status.ReadyReplicas, "ready"})
 }
 
 func (r *BookstoreReconciler) postgresReady(ctx context.Context, p *pass) (bool, error) {
@@ -435,15 +449,9 @@ func (r *BookstoreReconciler) authReady(ctx context.Context, b *v1alpha1.Booksto
 }
 
 func deploymentReady(d *appsv1.Deployment) (bool, string) {
-	want := ptr.Deref(d.Spec.Replicas, 1)
-	if d.Status.ObservedGeneration < d.Generation {
-		return false, "rollout in progress"
-	}
-	if d.Status.UpdatedReplicas < want {
-		return false, fmt.Sprintf("%d of %d pods updated", d.Status.UpdatedReplicas, want)
-	}
-	if d.Status.AvailableReplicas < want {
-		return false, fmt.Sprintf("%d of %d pods available", d.Status.AvailableReplicas, want)
+	if ok, msg := rolledOut(d.Generation, d.Status.ObservedGeneration, d.Spec.Replicas,
+		podCount{d.Status.UpdatedReplicas, "updated"}, podCount{d.Status.AvailableReplicas, "available"}); !ok {
+		return false, msg
 	}
 	for _, c := range d.Status.Conditions {
 		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
