@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,15 +14,11 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/yaml"
 
 	"github.com/bookstore-platform/bookstore/internal/testenv"
 	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
+	"github.com/bookstore-platform/bookstore/operator/internal/testutil"
 )
 
 func freeAddr(t *testing.T) string {
@@ -48,15 +43,7 @@ func get(url string) (int, string, error) {
 
 func wait(t *testing.T, what string, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("%s: %v", what, err)
+	testutil.Eventually(t, what, 60*time.Second, f)
 }
 
 // TestOperatorBinary runs the operator's main program against envtest, as its
@@ -65,56 +52,14 @@ func wait(t *testing.T, what string, f func() error) {
 func TestOperatorBinary(t *testing.T) {
 	root := testenv.RepoRoot(t)
 	env, cfg := testenv.KubeEnv(t, filepath.Join(root, "manifests", "crd"))
-	scheme := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	if err := v1alpha1.AddToScheme(scheme); err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	c, err := client.New(cfg, client.Options{Scheme: testutil.Scheme(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The program runs as its ServiceAccount with the RBAC of manifests/
 	// (ClusterRole, its binding, the leader election Role in bookstore-system).
-	ctx0 := context.Background()
-	if err := c.Create(ctx0, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bookstore-system"}}); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"rbac/role.yaml", "operator/role_binding.yaml", "operator/leader_election.yaml"} {
-		data, err := os.ReadFile(filepath.Join(root, "manifests", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, doc := range strings.Split(string(data), "\n---\n") {
-			u := &unstructured.Unstructured{}
-			if err := yaml.Unmarshal([]byte(doc), &u.Object); err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			if len(u.Object) == 0 {
-				continue
-			}
-			if err := c.Create(ctx0, u); err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-		}
-	}
-	user, err := env.AddUser(envtest.User{
-		Name:   "system:serviceaccount:bookstore-system:bookstore-operator",
-		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:bookstore-system", "system:authenticated"},
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testutil.InstallManifests(t, c, root, "rbac/role.yaml", "operator/role_binding.yaml", "operator/leader_election.yaml")
+	kubeconfig := testutil.Kubeconfig(t, testutil.AddUser(t, env, testutil.OperatorServiceAccount))
 
 	metrics, probes := freeAddr(t), freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())

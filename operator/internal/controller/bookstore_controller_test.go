@@ -39,6 +39,7 @@ import (
 	"github.com/bookstore-platform/bookstore/internal/testenv"
 	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
 	"github.com/bookstore-platform/bookstore/operator/internal/render"
+	"github.com/bookstore-platform/bookstore/operator/internal/testutil"
 )
 
 // TestOperator runs the operator's manager against a real kube-apiserver +
@@ -48,7 +49,7 @@ import (
 func TestOperator(t *testing.T) {
 	root := testenv.RepoRoot(t)
 	env, cfg := testenv.KubeEnv(t, filepath.Join(root, "manifests", "crd"))
-	scheme := newScheme(t)
+	scheme := testutil.Scheme(t)
 	// controller-runtime logs through one process-wide logger: warnings and errors to stderr.
 	ctrl.SetLogger(logr.FromSlogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 
@@ -58,14 +59,8 @@ func TestOperator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	installRBAC(t, admin, root)
-	operator, err := env.AddUser(envtest.User{
-		Name:   "system:serviceaccount:bookstore-system:bookstore-operator",
-		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:bookstore-system", "system:authenticated"},
-	}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	testutil.InstallManifests(t, admin, root, "rbac/role.yaml", "operator/role_binding.yaml")
+	operator := testutil.AddUser(t, env, testutil.OperatorServiceAccount)
 	counter := &writeCounter{}
 	mcfg := rest.CopyConfig(operator.Config())
 	mcfg.Wrap(counter.wrap)
@@ -92,7 +87,7 @@ func TestOperator(t *testing.T) {
 		}
 	})
 	c := admin
-	kubeconfig := adminKubeconfig(t, env)
+	kubeconfig := testutil.Kubeconfig(t, testutil.AddUser(t, env, envtest.User{Name: "admin", Groups: []string{"system:masters"}}))
 	newHarness := func(t *testing.T, ns string) *harness {
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			t.Fatal(err)
@@ -122,30 +117,6 @@ func TestOperator(t *testing.T) {
 	t.Run("manifests dry-run", func(t *testing.T) {
 		testManifests(t, c, root, kubeconfig)
 	})
-}
-
-// installRBAC creates the operator's namespace, ClusterRole and ClusterRoleBinding from manifests/.
-func installRBAC(t *testing.T, c client.Client, root string) {
-	t.Helper()
-	ctx := context.Background()
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bookstore-system"}}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"rbac/role.yaml", "operator/role_binding.yaml"} {
-		data, err := os.ReadFile(filepath.Join(root, "manifests", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		objs, err := render.Parse(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, o := range objs {
-			if err := c.Create(ctx, o); err != nil {
-				t.Fatalf("create %s from %s: %v", objKey(o), f, err)
-			}
-		}
-	}
 }
 
 func loadSample(t *testing.T, root, ns string) *v1alpha1.Bookstore {
@@ -375,7 +346,7 @@ func testSample(t *testing.T, h *harness, r *BookstoreReconciler, counter *write
 			if err != nil {
 				t.Fatal(err)
 			}
-			fromHelm := helmTemplate(t, svc, name, h.ns, values)
+			fromHelm := testutil.HelmTemplate(t, svc, name, h.ns, values)
 			if len(fromHelm) < 4 { // Job, Service, Deployment, PDB (+HPA)
 				t.Errorf("helm template %s rendered only %v", svc, sortedKeys(fromHelm))
 			}
@@ -819,24 +790,6 @@ func testValidation(t *testing.T, h *harness) {
 	if err := h.c.Create(h.ctx, u, client.DryRunAll); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.postgres.managed.storage.size") {
 		t.Errorf("bad quantity: got %v, want Invalid on spec.postgres.managed.storage.size", err)
 	}
-}
-
-// adminKubeconfig writes a kubeconfig of a cluster-admin user of env.
-func adminKubeconfig(t *testing.T, env *envtest.Environment) string {
-	t.Helper()
-	user, err := env.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kc, err := user.KubeConfig()
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return kubeconfig
 }
 
 // testManifests applies everything in manifests/ (and the kustomize build)

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -20,27 +18,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
-	"github.com/bookstore-platform/bookstore/internal/testenv"
 	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
 	"github.com/bookstore-platform/bookstore/operator/internal/render"
+	"github.com/bookstore-platform/bookstore/operator/internal/testutil"
 )
-
-func newScheme(t testing.TB) *runtime.Scheme {
-	t.Helper()
-	s := runtime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		t.Fatal(err)
-	}
-	if err := v1alpha1.AddToScheme(s); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 // writeCounter counts the requests that change something (every verb but
 // GET, and no watches) going through a rest.Config's transport.
@@ -76,18 +59,10 @@ type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// eventually retries f until it returns nil or the timeout passes.
+// eventually retries f until it returns nil or 90s pass.
 func eventually(t testing.TB, what string, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = f(); err == nil {
-			return
-		}
-		time.Sleep(150 * time.Millisecond)
-	}
-	t.Fatalf("%s: still not true after 90s: %v", what, err)
+	testutil.Eventually(t, what, 90*time.Second, f)
 }
 
 // harness is the test's own view of the cluster: it plays kubelet and the
@@ -232,69 +207,6 @@ func (h *harness) jobs(name string) map[string]batchv1.Job {
 		}
 	}
 	return out
-}
-
-// helmTemplate renders a chart of charts/ with the helm binary (not the
-// operator's Go code): the chart directory is copied with its dependencies
-// vendored under charts/, as `helm dependency build` would.
-func helmTemplate(t testing.TB, chart, release, namespace string, values map[string]any) []*unstructured.Unstructured {
-	t.Helper()
-	helm := testenv.Tool(t, "helm")
-	root := testenv.RepoRoot(t)
-	dir := t.TempDir()
-	vendorChart(t, filepath.Join(root, "charts"), chart, filepath.Join(dir, chart))
-	vals, err := yaml.Marshal(values)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vf := filepath.Join(dir, "values.yaml")
-	if err := os.WriteFile(vf, vals, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(helm, "template", release, filepath.Join(dir, chart), "--namespace", namespace, "-f", vf)
-	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+dir, "HELM_CONFIG_HOME="+dir, "HELM_DATA_HOME="+dir)
-	out, err := cmd.Output()
-	if err != nil {
-		stderr := ""
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("helm template %s: %v\n%s", chart, err, stderr)
-	}
-	objs, err := render.Parse(out)
-	if err != nil {
-		t.Fatalf("parse helm template %s: %v", chart, err)
-	}
-	for _, o := range objs {
-		if o.GetNamespace() == "" {
-			o.SetNamespace(namespace)
-		}
-	}
-	return objs
-}
-
-// vendorChart copies charts/<name> to dst and its file:// dependencies into dst/charts/.
-func vendorChart(t testing.TB, chartsDir, name, dst string) {
-	t.Helper()
-	src := filepath.Join(chartsDir, name)
-	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
-		t.Fatalf("copy chart %s: %v", name, err)
-	}
-	data, err := os.ReadFile(filepath.Join(src, "Chart.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var meta struct {
-		Dependencies []struct{ Name string } `json:"dependencies"`
-	}
-	if err := yaml.Unmarshal(data, &meta); err != nil {
-		t.Fatal(err)
-	}
-	_ = os.RemoveAll(filepath.Join(dst, "charts"))
-	_ = os.Remove(filepath.Join(dst, "Chart.lock"))
-	for _, d := range meta.Dependencies {
-		vendorChart(t, chartsDir, d.Name, filepath.Join(dst, "charts", d.Name))
-	}
 }
 
 func objKey(u *unstructured.Unstructured) string {

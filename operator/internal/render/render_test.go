@@ -2,9 +2,6 @@ package render_test
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -17,9 +14,9 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
-	"github.com/bookstore-platform/bookstore/internal/testenv"
 	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
 	"github.com/bookstore-platform/bookstore/operator/internal/render"
+	"github.com/bookstore-platform/bookstore/operator/internal/testutil"
 )
 
 // maximal sets every part of the spec that reaches the charts.
@@ -83,7 +80,7 @@ func TestChartOutputEqualsOperatorOutput(t *testing.T) {
 			cases = append(cases, chartCase{"bookstore", render.IngressValues(tc.b)})
 			for _, cc := range cases {
 				t.Run(cc.chart, func(t *testing.T) {
-					fromHelm := helmTemplate(t, cc.chart, tc.b.Name, tc.b.Namespace, cc.values)
+					fromHelm := testutil.HelmTemplate(t, cc.chart, tc.b.Name, tc.b.Namespace, cc.values)
 					fromOperator, err := render.Chart(ctx, cc.chart, tc.b.Name, tc.b.Namespace, cc.values)
 					if err != nil {
 						t.Fatal(err)
@@ -236,67 +233,4 @@ func keys(m map[string]*unstructured.Unstructured) []string {
 	}
 	sort.Strings(ks)
 	return ks
-}
-
-// helmTemplate renders charts/<chart> with the helm binary, dependencies
-// vendored into a copy the way `helm dependency build` would.
-func helmTemplate(t *testing.T, chart, release, namespace string, values map[string]any) []*unstructured.Unstructured {
-	t.Helper()
-	helm := testenv.Tool(t, "helm")
-	root := testenv.RepoRoot(t)
-	dir := t.TempDir()
-	vendorChart(t, filepath.Join(root, "charts"), chart, filepath.Join(dir, chart))
-	data, err := yaml.Marshal(values)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vf := filepath.Join(dir, "values.yaml")
-	if err := os.WriteFile(vf, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(helm, "template", release, filepath.Join(dir, chart), "--namespace", namespace, "-f", vf)
-	cmd.Env = append(os.Environ(), "HELM_CACHE_HOME="+dir, "HELM_CONFIG_HOME="+dir, "HELM_DATA_HOME="+dir)
-	out, err := cmd.Output()
-	if err != nil {
-		stderr := ""
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = string(ee.Stderr)
-		}
-		t.Fatalf("helm template %s: %v\n%s", chart, err, stderr)
-	}
-	objs, err := render.Parse(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, o := range objs {
-		if o.GetNamespace() == "" {
-			o.SetNamespace(namespace)
-		}
-	}
-	return objs
-}
-
-func vendorChart(t *testing.T, chartsDir, name, dst string) {
-	t.Helper()
-	src := filepath.Join(chartsDir, name)
-	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
-		t.Fatalf("copy chart %s: %v", name, err)
-	}
-	data, err := os.ReadFile(filepath.Join(src, "Chart.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var meta struct {
-		Dependencies []struct {
-			Name string `json:"name"`
-		} `json:"dependencies"`
-	}
-	if err := yaml.Unmarshal(data, &meta); err != nil {
-		t.Fatal(err)
-	}
-	_ = os.RemoveAll(filepath.Join(dst, "charts"))
-	_ = os.Remove(filepath.Join(dst, "Chart.lock"))
-	for _, d := range meta.Dependencies {
-		vendorChart(t, chartsDir, d.Name, filepath.Join(dst, "charts", d.Name))
-	}
 }
