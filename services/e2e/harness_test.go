@@ -407,6 +407,7 @@ func (s *system) messages(wait time.Duration, topics ...string) []*kafka.Message
 	}
 	base["group.id"] = testenv.Name(t, "reader")
 	base["auto.offset.reset"] = "earliest"
+	base["go.logs.channel.enable"] = false
 	base["enable.auto.commit"] = false
 	c, err := kafka.NewConsumer(&base)
 	if err != nil {

@@ -141,6 +141,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("events: consumer %s: %w", c.opts.Name, err)
 	}
+	go forwardLogs(kc.Logs(), c.log)
 	defer func() {
 		// Close commits the offsets stored so far and leaves the group. It
 		// talks to the brokers; do not let an unreachable cluster hold the

@@ -71,6 +71,7 @@ func readTopic(t *testing.T, k config.Kafka, topic string, n int, timeout time.D
 	}
 	base["group.id"] = testenv.Name(t, "reader")
 	base["auto.offset.reset"] = "earliest"
+	base["go.logs.channel.enable"] = false
 	base["enable.auto.commit"] = false
 	c, err := kafka.NewConsumer(&base)
 	if err != nil {
@@ -104,6 +105,7 @@ func countTopic(t *testing.T, k config.Kafka, topic string, wait time.Duration) 
 	}
 	base["group.id"] = testenv.Name(t, "counter")
 	base["auto.offset.reset"] = "earliest"
+	base["go.logs.channel.enable"] = false
 	base["enable.auto.commit"] = false
 	c, err := kafka.NewConsumer(&base)
 	if err != nil {

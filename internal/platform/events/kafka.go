@@ -51,8 +51,8 @@ func ClientConfig(k config.Kafka) (kafka.ConfigMap, error) {
 	}
 	m := kafka.ConfigMap{
 		"bootstrap.servers": strings.Join(k.Brokers, ","),
-		// Logs go to the Go side (slog) instead of librdkafka's stderr.
-		"go.logs.channel.enable": false,
+		// librdkafka's own log lines (errors only) go to slog, not stderr.
+		"go.logs.channel.enable": true,
 		"log_level":              3,
 		// Prefer IPv4 for "localhost" style addresses.
 		"broker.address.family": "v4",
@@ -114,6 +114,7 @@ func NewProducer(k config.Kafka, log *slog.Logger) (*Producer, error) {
 	}
 	pr := &Producer{p: p, log: log, done: make(chan struct{})}
 	go pr.drain()
+	go forwardLogs(p.Logs(), log)
 	return pr, nil
 }
 
@@ -336,4 +337,12 @@ func topicOf(m *kafka.Message) string {
 		return ""
 	}
 	return *m.TopicPartition.Topic
+}
+
+// forwardLogs writes librdkafka's log lines to log until the client closes
+// the channel. Read it we must: librdkafka blocks when it is full.
+func forwardLogs(ch chan kafka.LogEvent, log *slog.Logger) {
+	for e := range ch {
+		log.Warn("librdkafka", "client", e.Name, "tag", e.Tag, "level", e.Level, "msg", e.Message)
+	}
 }
