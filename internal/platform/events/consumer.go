@@ -112,7 +112,7 @@ func NewConsumer(k config.Kafka, db TxBeginner, prod *Producer, log *slog.Logger
 	return &Consumer{k: k, db: db, prod: prod, log: log.With("component", "consumer", "consumer", opts.Name), m: m, opts: opts}, nil
 }
 
-// errStopped is returned by a worker whose AfterCommit hook stopped it.
+// stopError is returned by a worker whose AfterCommit hook stopped it.
 type stopError struct{ err error }
 
 func (s stopError) Error() string { return "consumer stopped: " + s.err.Error() }
