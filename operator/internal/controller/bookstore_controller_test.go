@@ -594,6 +594,30 @@ func testAutoscaling(t *testing.T, h *harness, r *BookstoreReconciler) {
 		t.Errorf("hpa spec %+v", hpa.Spec)
 	}
 	d := &appsv1.Deployment{}
+	// scaleAs sets the replicas through the scale subresource, as owner
+	// (the HPA's controller, kubectl) does.
+	scaleAs := func(owner string, replicas int32) {
+		t.Helper()
+		scale := &autoscalingv1.Scale{}
+		if err := h.c.SubResource("scale").Get(h.ctx, d, scale); err != nil {
+			t.Fatal(err)
+		}
+		scale.Spec.Replicas = replicas
+		if err := h.c.SubResource("scale").Update(h.ctx, d, client.WithSubResourceBody(scale), client.FieldOwner(owner)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replicasAre := func(want int32) func() error {
+		return func() error {
+			if err := h.exists(d, n.Service("user")); err != nil {
+				return err
+			}
+			if ptr.Deref(d.Spec.Replicas, 0) != want {
+				return fmt.Errorf("replicas not %d", want)
+			}
+			return nil
+		}
+	}
 	eventually(t, "operator releases spec.replicas", func() error {
 		if err := h.exists(d, n.Service("user")); err != nil {
 			return err
@@ -607,14 +631,7 @@ func testAutoscaling(t *testing.T, h *harness, r *BookstoreReconciler) {
 		t.Errorf("replicas = %d after turning autoscaling on, want the 3 it had (not reset)", got)
 	}
 	// The HPA scales the Deployment (through the scale subresource, as its controller does).
-	scale := &autoscalingv1.Scale{}
-	if err := h.c.SubResource("scale").Get(h.ctx, d, scale); err != nil {
-		t.Fatal(err)
-	}
-	scale.Spec.Replicas = 5
-	if err := h.c.SubResource("scale").Update(h.ctx, d, client.WithSubResourceBody(scale), client.FieldOwner("horizontal-pod-autoscaler")); err != nil {
-		t.Fatal(err)
-	}
+	scaleAs("horizontal-pod-autoscaler", 5)
 	h.markDeploymentReady(n.Service("user"))
 	time.Sleep(time.Second)
 	for range 2 {
@@ -640,33 +657,11 @@ func testAutoscaling(t *testing.T, h *harness, r *BookstoreReconciler) {
 		}
 		return errors.New("HPA still there")
 	})
-	eventually(t, "replicas set to 3", func() error {
-		if err := h.exists(d, n.Service("user")); err != nil {
-			return err
-		}
-		if ptr.Deref(d.Spec.Replicas, 0) != 3 {
-			return errors.New("replicas not 3")
-		}
-		return nil
-	})
+	eventually(t, "replicas set to 3", replicasAre(3))
 
 	// Drift: someone scales by hand; the operator owns replicas again and restores them.
-	if err := h.c.SubResource("scale").Get(h.ctx, d, scale); err != nil {
-		t.Fatal(err)
-	}
-	scale.Spec.Replicas = 7
-	if err := h.c.SubResource("scale").Update(h.ctx, d, client.WithSubResourceBody(scale), client.FieldOwner("kubectl")); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "manual scale reverted to 3", func() error {
-		if err := h.exists(d, n.Service("user")); err != nil {
-			return err
-		}
-		if ptr.Deref(d.Spec.Replicas, 0) != 3 {
-			return errors.New("replicas not 3")
-		}
-		return nil
-	})
+	scaleAs("kubectl", 7)
+	eventually(t, "manual scale reverted to 3", replicasAre(3))
 }
 
 func testExternalPostgres(t *testing.T, h *harness) {

@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
@@ -123,40 +124,41 @@ func (h *harness) waitExists(obj client.Object, name string) {
 	eventually(h.t, fmt.Sprintf("%T %s exists", obj, name), func() error { return h.exists(obj, name) })
 }
 
+// setStatus waits for obj name to exist, then writes the status set gives it
+// (again on a conflict) as the workload's controller would.
+func (h *harness) setStatus(obj client.Object, name, what string, set func()) {
+	h.t.Helper()
+	h.waitExists(obj, name)
+	eventually(h.t, what, func() error {
+		if err := h.exists(obj, name); err != nil {
+			return err
+		}
+		set()
+		return h.c.Status().Update(h.ctx, obj)
+	})
+}
+
 func (h *harness) markStatefulSetReady(name string) {
 	h.t.Helper()
 	s := &appsv1.StatefulSet{}
-	h.waitExists(s, name)
-	eventually(h.t, "statefulset "+name+" ready", func() error {
-		if err := h.exists(s, name); err != nil {
-			return err
-		}
+	h.setStatus(s, name, "statefulset "+name+" ready", func() {
 		n := *s.Spec.Replicas
 		s.Status = appsv1.StatefulSetStatus{
 			ObservedGeneration: s.Generation, Replicas: n, ReadyReplicas: n, CurrentReplicas: n,
 			UpdatedReplicas: n, AvailableReplicas: n,
 		}
-		return h.c.Status().Update(h.ctx, s)
 	})
 }
 
 func (h *harness) markDeploymentReady(name string) {
 	h.t.Helper()
 	d := &appsv1.Deployment{}
-	h.waitExists(d, name)
-	eventually(h.t, "deployment "+name+" ready", func() error {
-		if err := h.exists(d, name); err != nil {
-			return err
-		}
-		n := int32(1)
-		if d.Spec.Replicas != nil {
-			n = *d.Spec.Replicas
-		}
+	h.setStatus(d, name, "deployment "+name+" ready", func() {
+		n := ptr.Deref(d.Spec.Replicas, 1)
 		d.Status = appsv1.DeploymentStatus{
 			ObservedGeneration: d.Generation, Replicas: n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n,
 			Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"}},
 		}
-		return h.c.Status().Update(h.ctx, d)
 	})
 }
 
@@ -165,11 +167,7 @@ func (h *harness) markDeploymentReady(name string) {
 func (h *harness) finishJob(name string, succeed bool) {
 	h.t.Helper()
 	j := &batchv1.Job{}
-	h.waitExists(j, name)
-	eventually(h.t, "job "+name+" finished", func() error {
-		if err := h.exists(j, name); err != nil {
-			return err
-		}
+	h.setStatus(j, name, "job "+name+" finished", func() {
 		now := metav1.Now()
 		start := metav1.NewTime(now.Add(-time.Minute))
 		if succeed {
@@ -189,7 +187,6 @@ func (h *harness) finishJob(name string, succeed bool) {
 				},
 			}
 		}
-		return h.c.Status().Update(h.ctx, j)
 	})
 }
 
