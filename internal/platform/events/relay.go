@@ -249,8 +249,10 @@ type session struct {
 
 func newSession(r *Relay) *session {
 	return &session{
-		r:        r,
-		report:   make(chan kafka.Event, 4*r.opts.BatchSize),
+		r: r,
+		// Room for every report of a full session (at most maxInFlight
+		// plus one batch), so librdkafka never blocks on this channel.
+		report:   make(chan kafka.Event, 5*r.opts.BatchSize),
 		space:    make(chan struct{}, 1),
 		inflight: map[int64]outboxRow{},
 	}
