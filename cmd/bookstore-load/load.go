@@ -350,7 +350,11 @@ func run(ctx context.Context, o options, log *slog.Logger, out io.Writer) error 
 			half = 1
 		}
 		log.Info("phase 2: half the maximum rate", "rate", fmt.Sprintf("%.1f/s", half), "for", o.Duration)
-		phases = append(phases, runPhase(ctx, a, f, o, "half of maximum", half, o.Duration))
+		// Below saturation, poll every -poll so the client-side latency is
+		// accurate to that step (the extra GETs are affordable here).
+		fine := o
+		fine.PollMax = o.Poll
+		phases = append(phases, runPhase(ctx, a, f, fine, "half of maximum", half, o.Duration))
 	default:
 		log.Info("placing orders", "for", o.Duration, "rate", o.Rate, "concurrency", o.Concurrency)
 		phases = append(phases, runPhase(ctx, a, f, o, "run", o.Rate, o.Duration))
