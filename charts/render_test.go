@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/bookstore-platform/bookstore/charts"
+	"github.com/bookstore-platform/bookstore/internal/testenv"
 )
 
 // object is one rendered Kubernetes object.
@@ -21,29 +22,12 @@ type object map[string]any
 func (o object) kind() string { return str(o, "kind") }
 func (o object) name() string { return str(o, "metadata", "name") }
 
-// get walks maps and list indexes ("0") of o.
+// get walks maps and list indexes ("0") of o (testenv.Lookup, taking an object too).
 func get(o any, path ...string) any {
-	cur := o
-	for _, p := range path {
-		switch c := cur.(type) {
-		case object:
-			cur = map[string]any(c)[p]
-		case map[string]any:
-			cur = c[p]
-		case []any:
-			i := 0
-			for _, ch := range p {
-				i = i*10 + int(ch-'0')
-			}
-			if i >= len(c) {
-				return nil
-			}
-			cur = c[i]
-		default:
-			return nil
-		}
+	if ob, ok := o.(object); ok {
+		o = map[string]any(ob)
 	}
-	return cur
+	return testenv.Lookup(o, path...)
 }
 
 func str(o any, path ...string) string {

@@ -82,31 +82,3 @@ func contractVars(t *testing.T) map[string]bool {
 	}
 	return vars
 }
-
-// get walks maps and list indexes ("0") of a decoded YAML value.
-func get(o any, path ...string) any {
-	cur := o
-	for _, p := range path {
-		switch c := cur.(type) {
-		case map[string]any:
-			cur = c[p]
-		case []any:
-			i := 0
-			for _, ch := range p {
-				i = i*10 + int(ch-'0')
-			}
-			if i >= len(c) {
-				return nil
-			}
-			cur = c[i]
-		default:
-			return nil
-		}
-	}
-	return cur
-}
-
-func str(o any, path ...string) string {
-	s, _ := get(o, path...).(string)
-	return s
-}

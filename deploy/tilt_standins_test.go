@@ -253,12 +253,15 @@ func (tl *tilt) predeclared() starlark.StringDict {
 		}
 		return &step{kind: "run", cmd: strs(cmd)}, nil
 	})
-	d["restart_container"] = tl.builtin("restart_container", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		if err := starlark.UnpackArgs("restart_container", args, kwargs); err != nil {
-			return nil, err
-		}
-		return &step{kind: "restart_container"}, nil
-	})
+	// live_update steps without arguments
+	for _, kind := range []string{"restart_container", "initial_sync"} {
+		d[kind] = tl.builtin(kind, func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			if err := starlark.UnpackArgs(kind, args, kwargs); err != nil {
+				return nil, err
+			}
+			return &step{kind: kind}, nil
+		})
+	}
 	d["fall_back_on"] = tl.builtin("fall_back_on", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var files starlark.Value
 		if err := starlark.UnpackArgs("fall_back_on", args, kwargs, "files", &files); err != nil {
@@ -268,12 +271,6 @@ func (tl *tilt) predeclared() starlark.StringDict {
 			tl.path("fall_back_on", f)
 		}
 		return &step{kind: "fall_back_on"}, nil
-	})
-	d["initial_sync"] = tl.builtin("initial_sync", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		if err := starlark.UnpackArgs("initial_sync", args, kwargs); err != nil {
-			return nil, err
-		}
-		return &step{kind: "initial_sync"}, nil
 	})
 	d["k8s_yaml"] = tl.builtin("k8s_yaml", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 		var src starlark.Value

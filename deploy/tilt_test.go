@@ -176,8 +176,8 @@ var workloadKinds = []string{"Deployment", "StatefulSet", "DaemonSet", "ReplicaS
 func (tl *tilt) objectKinds() map[string][]string {
 	byName := map[string][]string{}
 	for _, o := range tl.yaml {
-		name := str(o, "metadata", "name")
-		byName[name] = append(byName[name], str(o, "kind"))
+		name := testenv.LookupString(o, "metadata", "name")
+		byName[name] = append(byName[name], testenv.LookupString(o, "kind"))
 	}
 	return byName
 }
@@ -280,9 +280,9 @@ func (tl *tilt) imagesUsed() map[string]bool {
 	for _, o := range tl.yaml {
 		walk(o)
 		for _, k := range tl.kinds {
-			if k.imageObject != nil && strings.EqualFold(k.kind, str(o, "kind")) {
+			if k.imageObject != nil && strings.EqualFold(k.kind, testenv.LookupString(o, "kind")) {
 				path := strings.Split(strings.Trim(k.imageObject["json_path"], "{}."), ".")
-				if repo := str(get(o, path...), k.imageObject["repo_field"]); repo != "" {
+				if repo := testenv.LookupString(testenv.Lookup(o, path...), k.imageObject["repo_field"]); repo != "" {
 					used[repo] = true
 				}
 			}
@@ -378,13 +378,13 @@ func (tl *tilt) checkLiveUpdate(t *testing.T) {
 		// The chart runs the image's entrypoint (the restart wrapper), and the
 		// migration Job finds the binary where the release image has it.
 		for _, o := range tl.yaml {
-			if str(o, "kind") == "Deployment" && str(o, "metadata", "name") == "bookstore-"+svc {
-				if c := get(o, "spec", "template", "spec", "containers", "0", "command"); c != nil {
+			if testenv.LookupString(o, "kind") == "Deployment" && testenv.LookupString(o, "metadata", "name") == "bookstore-"+svc {
+				if c := testenv.Lookup(o, "spec", "template", "spec", "containers", "0", "command"); c != nil {
 					t.Errorf("Deployment bookstore-%s sets command %v, which would bypass the restart wrapper", svc, c)
 				}
 			}
-			if str(o, "kind") == "Job" && str(o, "metadata", "name") == "bookstore-"+svc+"-migrate" {
-				if c := str(o, "spec", "template", "spec", "containers", "0", "command", "0"); c != entry {
+			if testenv.LookupString(o, "kind") == "Job" && testenv.LookupString(o, "metadata", "name") == "bookstore-"+svc+"-migrate" {
+				if c := testenv.LookupString(o, "spec", "template", "spec", "containers", "0", "command", "0"); c != entry {
 					t.Errorf("migration Job runs %q, the image has %q", c, entry)
 				}
 			}
@@ -409,7 +409,7 @@ func (tl *tilt) checkOperatorMode(t *testing.T) {
 	}
 	found := false
 	for _, o := range tl.yaml {
-		if str(o, "kind") == "Bookstore" {
+		if testenv.LookupString(o, "kind") == "Bookstore" {
 			found = true
 		}
 	}
