@@ -181,3 +181,45 @@ func TestRequiresAuthentication(t *testing.T) {
 		f.srv.Post(t, "/api/tokens/add", tok, map[string]int64{"amount": 1}).Expect(t, 401)
 	}
 }
+
+// TestDatabaseDownIs503: with the service's database gone (connections
+// refused, open ones terminated) a request answers 503
+// service_unavailable, as docs/api.md says, not 500.
+func TestDatabaseDownIs503(t *testing.T) {
+	t.Parallel()
+	f := start(t)
+	_, tok := f.user(t)
+	f.srv.Get(t, "/api/tokens/balance", tok).Expect(t, 200)
+
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(f.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := cfg.Database
+	cfg.Database = "postgres"
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	db := pgx.Identifier{name}.Sanitize()
+	if _, err := conn.Exec(ctx, `ALTER DATABASE `+db+` ALLOW_CONNECTIONS false`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = conn.Exec(context.Background(), `ALTER DATABASE `+db+` ALLOW_CONNECTIONS true`) })
+	if _, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = $1 AND pid <> pg_backend_pid()`, name); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		r := f.srv.Get(t, "/api/tokens/balance", tok)
+		if r.Status != 503 || r.ErrorCode() != "service_unavailable" {
+			t.Fatalf("request %d with the database down: %d %s, want 503 service_unavailable", i, r.Status, r.Body)
+		}
+	}
+	r := f.srv.Post(t, "/api/tokens/add", tok, map[string]int{"amount": 5})
+	if r.Status != 503 || r.ErrorCode() != "service_unavailable" {
+		t.Fatalf("add with the database down: %d %s, want 503 service_unavailable", r.Status, r.Body)
+	}
+}

@@ -12,7 +12,11 @@ package httpx
 import (
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Error codes sent in the "code" field.
@@ -99,7 +103,11 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // The full error is attached to the request's access log line.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var he *Error
-	if !errors.As(err, &he) {
+	switch {
+	case errors.As(err, &he):
+	case dependencyDown(err):
+		he = Unavailable("a dependency is unavailable", err)
+	default:
 		he = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error", Err: err}
 	}
 	if he.Status >= 500 || he.Err != nil {
@@ -126,4 +134,23 @@ func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Handle adapts f to http.Handler.
 func Handle(f func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return HandlerFunc(f)
+}
+
+// dependencyDown reports whether err means that a dependency (the database,
+// another service) cannot be reached rather than a bug: a failed connect, a
+// network error, a connection the server closed or terminated (PostgreSQL
+// SQLSTATE class 08, 57P01-57P03). Those are 503, not 500.
+func dependencyDown(err error) bool {
+	var (
+		connect *pgconn.ConnectError
+		netErr  net.Error
+		pg      *pgconn.PgError
+	)
+	switch {
+	case errors.As(err, &connect), errors.As(err, &netErr):
+		return true
+	case errors.As(err, &pg):
+		return strings.HasPrefix(pg.Code, "08") || pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03"
+	}
+	return pgconn.SafeToRetry(err) || pgconn.Timeout(err)
 }
