@@ -2,13 +2,11 @@ package inventory
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
 	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
@@ -44,8 +42,8 @@ func (s *saga) reserve(ctx context.Context, tx pgx.Tx, env events.Envelope) erro
 	if err := env.Decode(&e); err != nil {
 		return err
 	}
-	if _, err := uuid.Parse(e.OrderID); err != nil {
-		return events.Permanent(fmt.Errorf("invalid order id %q", e.OrderID))
+	if err := events.CheckIDs(e.OrderID); err != nil {
+		return err
 	}
 	if len(e.Items) == 0 {
 		return events.Permanent(fmt.Errorf("order %s has no items", e.OrderID))
@@ -102,11 +100,8 @@ func (s *saga) reserve(ctx context.Context, tx pgx.Tx, env events.Envelope) erro
 		}
 	}
 	if reason != "" {
-		out, err := events.New(events.TypeStockRejected, events.StockRejected{OrderID: e.OrderID, Reason: reason})
-		if err != nil {
-			return err
-		}
-		return events.Enqueue(ctx, tx, s.topics.Inventory, e.OrderID, out)
+		return events.Emit(ctx, tx, s.topics.Inventory, e.OrderID, events.TypeStockRejected,
+			events.StockRejected{OrderID: e.OrderID, Reason: reason})
 	}
 
 	qty := make([]int64, len(ids))
@@ -121,17 +116,14 @@ func (s *saga) reserve(ctx context.Context, tx pgx.Tx, env events.Envelope) erro
 		)
 		INSERT INTO stock_ledger (book_id, order_id, delta, kind)
 		SELECT id, $3, -q, 'reserve' FROM reserved`, ids, qty, e.OrderID); err != nil {
-		return retryOnUniqueViolation("reserve stock", err)
+		return events.RetryOnUniqueViolation("reserve stock", err)
 	}
 	items := make([]events.OrderItem, len(ids))
 	for i, id := range ids {
 		items[i] = events.OrderItem{BookID: id, Quantity: qty[i]}
 	}
-	out, err := events.New(events.TypeStockReserved, events.StockReserved{OrderID: e.OrderID, Items: items})
-	if err != nil {
-		return err
-	}
-	return events.Enqueue(ctx, tx, s.topics.Inventory, e.OrderID, out)
+	return events.Emit(ctx, tx, s.topics.Inventory, e.OrderID, events.TypeStockReserved,
+		events.StockReserved{OrderID: e.OrderID, Items: items})
 }
 
 // release gives back the reservation of a failed order, once (unique
@@ -142,8 +134,8 @@ func (s *saga) release(ctx context.Context, tx pgx.Tx, env events.Envelope) erro
 	if err := env.Decode(&e); err != nil {
 		return err
 	}
-	if _, err := uuid.Parse(e.OrderID); err != nil {
-		return events.Permanent(fmt.Errorf("invalid order id %q", e.OrderID))
+	if err := events.CheckIDs(e.OrderID); err != nil {
+		return err
 	}
 	rows, err := tx.Query(ctx, `
 		INSERT INTO stock_ledger (book_id, order_id, delta, kind)
@@ -181,11 +173,8 @@ func (s *saga) release(ctx context.Context, tx pgx.Tx, env events.Envelope) erro
 	for i := range ids {
 		items[i] = events.OrderItem{BookID: ids[i], Quantity: qty[i]}
 	}
-	out, err := events.New(events.TypeStockReleased, events.StockReleased{OrderID: e.OrderID, Items: items})
-	if err != nil {
-		return err
-	}
-	return events.Enqueue(ctx, tx, s.topics.Inventory, e.OrderID, out)
+	return events.Emit(ctx, tx, s.topics.Inventory, e.OrderID, events.TypeStockReleased,
+		events.StockReleased{OrderID: e.OrderID, Items: items})
 }
 
 type byID struct {
@@ -198,12 +187,4 @@ func (b byID) Less(i, j int) bool { return b.ids[i] < b.ids[j] }
 func (b byID) Swap(i, j int) {
 	b.ids[i], b.ids[j] = b.ids[j], b.ids[i]
 	b.qty[i], b.qty[j] = b.qty[j], b.qty[i]
-}
-
-func retryOnUniqueViolation(what string, err error) error {
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) && pg.Code == "23505" {
-		return fmt.Errorf("%s: concurrent duplicate, retrying: %s", what, pg.Message)
-	}
-	return fmt.Errorf("%s: %w", what, err)
 }

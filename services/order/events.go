@@ -27,10 +27,18 @@ func Events(c eventbus.Config) app.Builder {
 		Produces: []string{topics.Orders},
 		Consumes: []string{topics.Payments, topics.Inventory, topics.Users},
 		Handlers: map[string]events.Handler{
-			events.TypePaymentSucceeded: h.payment,
-			events.TypePaymentRejected:  h.payment,
-			events.TypeStockReserved:    h.stock,
-			events.TypeStockRejected:    h.stock,
+			events.TypePaymentSucceeded: outcome(h, stepPayment, func(e events.PaymentSucceeded) (string, string) {
+				return e.OrderID, ""
+			}),
+			events.TypePaymentRejected: outcome(h, stepPayment, func(e events.PaymentRejected) (string, string) {
+				return e.OrderID, rejected(e.Reason, "payment rejected")
+			}),
+			events.TypeStockReserved: outcome(h, stepInventory, func(e events.StockReserved) (string, string) {
+				return e.OrderID, ""
+			}),
+			events.TypeStockRejected: outcome(h, stepInventory, func(e events.StockRejected) (string, string) {
+				return e.OrderID, rejected(e.Reason, "stock rejected")
+			}),
 		},
 		// Both outcomes of an order carry its id as key, so they land on the
 		// same partition number of their topics and thus the same worker;
@@ -44,48 +52,25 @@ type saga struct{ topics events.Topics }
 // reasonSep joins the reasons of a failed order in fail_reason.
 const reasonSep = "; "
 
-func (s *saga) payment(ctx context.Context, tx pgx.Tx, env events.Envelope) error {
-	var orderID, reason string
-	switch env.Type {
-	case events.TypePaymentSucceeded:
-		var e events.PaymentSucceeded
+// outcome returns the handler of one outcome event type T of step st: of
+// reads the order id and the rejection reason ("" = success) from the event.
+func outcome[T any](s *saga, st step, of func(T) (orderID, reason string)) events.Handler {
+	return func(ctx context.Context, tx pgx.Tx, env events.Envelope) error {
+		var e T
 		if err := env.Decode(&e); err != nil {
 			return err
 		}
-		orderID = e.OrderID
-	default:
-		var e events.PaymentRejected
-		if err := env.Decode(&e); err != nil {
-			return err
-		}
-		orderID, reason = e.OrderID, e.Reason
-		if reason == "" {
-			reason = "payment rejected"
-		}
+		orderID, reason := of(e)
+		return s.record(ctx, tx, orderID, st, reason)
 	}
-	return s.record(ctx, tx, orderID, stepPayment, reason)
 }
 
-func (s *saga) stock(ctx context.Context, tx pgx.Tx, env events.Envelope) error {
-	var orderID, reason string
-	switch env.Type {
-	case events.TypeStockReserved:
-		var e events.StockReserved
-		if err := env.Decode(&e); err != nil {
-			return err
-		}
-		orderID = e.OrderID
-	default:
-		var e events.StockRejected
-		if err := env.Decode(&e); err != nil {
-			return err
-		}
-		orderID, reason = e.OrderID, e.Reason
-		if reason == "" {
-			reason = "stock rejected"
-		}
+// rejected is the reason of a rejection, fallback when the event gave none.
+func rejected(reason, fallback string) string {
+	if reason == "" {
+		return fallback
 	}
-	return s.record(ctx, tx, orderID, stepInventory, reason)
+	return reason
 }
 
 type step int
@@ -101,10 +86,10 @@ const (
 // serializes the two outcomes, which arrive concurrently from two topics:
 // no update is lost and the decision is taken exactly once.
 func (s *saga) record(ctx context.Context, tx pgx.Tx, orderID string, st step, reason string) error {
-	id, err := uuid.Parse(orderID)
-	if err != nil {
-		return events.Permanent(fmt.Errorf("invalid order id %q", orderID))
+	if err := events.CheckIDs(orderID); err != nil {
+		return err
 	}
+	id := uuid.MustParse(orderID)
 	// One statement: UPDATE takes the row lock, and under READ COMMITTED a
 	// concurrent update of the same order makes this one wait and then
 	// re-evaluate WHERE and SET on the committed row — so the two outcomes
@@ -116,7 +101,7 @@ func (s *saga) record(ctx context.Context, tx pgx.Tx, orderID string, st step, r
 		total                      int64
 	)
 	isPayment := st == stepPayment
-	err = tx.QueryRow(ctx, `
+	err := tx.QueryRow(ctx, `
 		UPDATE orders o SET
 			is_payment_processed   = o.is_payment_processed OR $2,
 			is_inventory_processed = o.is_inventory_processed OR NOT $2,
@@ -150,17 +135,13 @@ func (s *saga) record(ctx context.Context, tx pgx.Tx, orderID string, st step, r
 	if !(paid && stocked) {
 		return nil // waiting for the other step
 	}
-	var out events.Envelope
 	switch status {
 	case StatusCompleted:
-		out, err = events.New(events.TypeOrderCompleted, events.OrderCompleted{OrderID: orderID, UserID: userID, TotalPrice: total})
+		return events.Emit(ctx, tx, s.topics.Orders, orderID, events.TypeOrderCompleted,
+			events.OrderCompleted{OrderID: orderID, UserID: userID, TotalPrice: total})
 	case StatusFailed:
-		out, err = events.New(events.TypeOrderFailed, events.OrderFailed{OrderID: orderID, UserID: userID, Reasons: strings.Split(failReason, reasonSep)})
-	default:
-		return nil
+		return events.Emit(ctx, tx, s.topics.Orders, orderID, events.TypeOrderFailed,
+			events.OrderFailed{OrderID: orderID, UserID: userID, Reasons: strings.Split(failReason, reasonSep)})
 	}
-	if err != nil {
-		return err
-	}
-	return events.Enqueue(ctx, tx, s.topics.Orders, orderID, out)
+	return nil
 }

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
 	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
@@ -34,15 +32,6 @@ func Events(c eventbus.Config) app.Builder {
 
 type saga struct{ topics events.Topics }
 
-func validIDs(ids ...string) error {
-	for _, id := range ids {
-		if _, err := uuid.Parse(id); err != nil {
-			return events.Permanent(fmt.Errorf("invalid id %q: %w", id, err))
-		}
-	}
-	return nil
-}
-
 // charge takes the order's total from the user's balance, all or nothing,
 // and never below zero: UPDATE ... WHERE balance >= total. The charge is
 // recorded in the ledger under unique (order_id, 'charge'), so an order is
@@ -52,7 +41,7 @@ func (s *saga) charge(ctx context.Context, tx pgx.Tx, env events.Envelope) error
 	if err := env.Decode(&e); err != nil {
 		return err
 	}
-	if err := validIDs(e.OrderID, e.UserID); err != nil {
+	if err := events.CheckIDs(e.OrderID, e.UserID); err != nil {
 		return err
 	}
 	if e.TotalPrice < 0 {
@@ -85,29 +74,21 @@ func (s *saga) charge(ctx context.Context, tx pgx.Tx, env events.Envelope) error
 		if e.TotalPrice == 0 { // a free order for a user who never topped up
 			if _, err := tx.Exec(ctx, `INSERT INTO token_ledger (user_id, kind, amount, order_id) VALUES ($1, 'charge', 0, $2)`,
 				e.UserID, e.OrderID); err != nil {
-				return retryOnUniqueViolation("record charge", err)
+				return events.RetryOnUniqueViolation("record charge", err)
 			}
 			err = nil
 		} else {
-			out, err := events.New(events.TypePaymentRejected, events.PaymentRejected{
+			return events.Emit(ctx, tx, s.topics.Payments, e.OrderID, events.TypePaymentRejected, events.PaymentRejected{
 				OrderID: e.OrderID, UserID: e.UserID, Amount: e.TotalPrice, Reason: events.ReasonInsufficientBalance,
 			})
-			if err != nil {
-				return err
-			}
-			return events.Enqueue(ctx, tx, s.topics.Payments, e.OrderID, out)
 		}
 	}
 	if err != nil {
-		return retryOnUniqueViolation("charge balance", err)
+		return events.RetryOnUniqueViolation("charge balance", err)
 	}
-	out, err := events.New(events.TypePaymentSucceeded, events.PaymentSucceeded{
+	return events.Emit(ctx, tx, s.topics.Payments, e.OrderID, events.TypePaymentSucceeded, events.PaymentSucceeded{
 		OrderID: e.OrderID, UserID: e.UserID, Amount: e.TotalPrice, Balance: balance,
 	})
-	if err != nil {
-		return err
-	}
-	return events.Enqueue(ctx, tx, s.topics.Payments, e.OrderID, out)
 }
 
 // refund gives back the charge of a failed order, if there was one and it
@@ -119,7 +100,7 @@ func (s *saga) refund(ctx context.Context, tx pgx.Tx, env events.Envelope) error
 	if err := env.Decode(&e); err != nil {
 		return err
 	}
-	if err := validIDs(e.OrderID); err != nil {
+	if err := events.CheckIDs(e.OrderID); err != nil {
 		return err
 	}
 	var (
@@ -144,22 +125,7 @@ func (s *saga) refund(ctx context.Context, tx pgx.Tx, env events.Envelope) error
 		RETURNING balance`, userID, amount).Scan(&balance); err != nil {
 		return fmt.Errorf("refund balance: %w", err)
 	}
-	out, err := events.New(events.TypePaymentRefunded, events.PaymentRefunded{
+	return events.Emit(ctx, tx, s.topics.Payments, e.OrderID, events.TypePaymentRefunded, events.PaymentRefunded{
 		OrderID: e.OrderID, UserID: userID, Amount: amount, Balance: balance,
 	})
-	if err != nil {
-		return err
-	}
-	return events.Enqueue(ctx, tx, s.topics.Payments, e.OrderID, out)
-}
-
-// retryOnUniqueViolation turns a unique violation (a concurrent duplicate
-// that committed first) into a transient error: the retry then sees the
-// committed row and does nothing.
-func retryOnUniqueViolation(what string, err error) error {
-	var pg *pgconn.PgError
-	if errors.As(err, &pg) && pg.Code == "23505" {
-		return fmt.Errorf("%s: concurrent duplicate, retrying: %s", what, pg.Message)
-	}
-	return fmt.Errorf("%s: %w", what, err)
 }

@@ -2,7 +2,9 @@ package events
 
 import (
 	"errors"
+	"fmt"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -45,4 +47,27 @@ func IsPermanent(err error) bool {
 		}
 	}
 	return false
+}
+
+// RetryOnUniqueViolation wraps err of the step what. A unique violation (a
+// concurrent duplicate of the same effect that committed first) becomes a
+// transient error, not a permanent one (class 23): the retry then sees the
+// committed row and does nothing.
+func RetryOnUniqueViolation(what string, err error) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && pg.Code == "23505" {
+		return fmt.Errorf("%s: concurrent duplicate, retrying: %s", what, pg.Message)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// CheckIDs returns a permanent error unless every id is a UUID: an event
+// naming a malformed id can never apply.
+func CheckIDs(ids ...string) error {
+	for _, id := range ids {
+		if _, err := uuid.Parse(id); err != nil {
+			return Permanent(fmt.Errorf("invalid id %q: %w", id, err))
+		}
+	}
+	return nil
 }

@@ -20,6 +20,16 @@ func Enqueue(ctx context.Context, tx pgx.Tx, topic, key string, env Envelope) er
 	return EnqueueWithHeaders(ctx, tx, topic, key, env, nil)
 }
 
+// Emit creates an event of typ with data (New) and enqueues it (Enqueue) in
+// the caller's transaction.
+func Emit(ctx context.Context, tx pgx.Tx, topic, key, typ string, data any) error {
+	env, err := New(typ, data)
+	if err != nil {
+		return err
+	}
+	return Enqueue(ctx, tx, topic, key, env)
+}
+
 // EnqueueWithHeaders is Enqueue with extra Kafka headers on the message.
 func EnqueueWithHeaders(ctx context.Context, tx pgx.Tx, topic, key string, env Envelope, headers map[string]string) error {
 	if topic == "" {
