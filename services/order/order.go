@@ -197,32 +197,18 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := createResponse{OrderID: orderID.String(), Status: StatusPending}
-	var replay *idempotency.Response
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if key != "" {
-			stored, err := idempotency.Claim(ctx, tx, p.UserID, key, hash)
-			if err != nil || stored != nil {
-				replay = stored
-				return err
-			}
-		}
+	replay, err := idempotency.InTx(ctx, s.pool, p.UserID, key, hash, http.StatusAccepted, func(tx pgx.Tx) (any, error) {
 		if _, err := tx.Exec(ctx, `INSERT INTO orders (id, user_id, status, total_price) VALUES ($1, $2, 'Pending', $3)`,
 			orderID, p.UserID, total); err != nil {
-			return fmt.Errorf("insert order: %w", err)
+			return nil, fmt.Errorf("insert order: %w", err)
 		}
 		for _, it := range items {
 			if _, err := tx.Exec(ctx, `INSERT INTO order_items (order_id, book_id, price, quantity) VALUES ($1, $2, $3, $4)`,
 				orderID, it.BookID, it.Price, it.Quantity); err != nil {
-				return fmt.Errorf("insert order item: %w", err)
+				return nil, fmt.Errorf("insert order item: %w", err)
 			}
 		}
-		if err := events.Enqueue(ctx, tx, s.topics.Orders, orderID.String(), env); err != nil {
-			return err
-		}
-		if key != "" {
-			return idempotency.Save(ctx, tx, p.UserID, key, http.StatusAccepted, out)
-		}
-		return nil
+		return out, events.Enqueue(ctx, tx, s.topics.Orders, orderID.String(), env)
 	})
 	if err != nil {
 		return err

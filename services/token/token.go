@@ -87,32 +87,19 @@ func (s *Service) add(w http.ResponseWriter, r *http.Request) error {
 	hash := idempotency.Hash("POST /api/tokens/add", strconv.FormatInt(amount, 10))
 	ctx := r.Context()
 
-	var (
-		out    addResponse
-		replay *idempotency.Response
-	)
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if key != "" {
-			stored, err := idempotency.Claim(ctx, tx, p.UserID, key, hash)
-			if err != nil || stored != nil {
-				replay = stored
-				return err
-			}
-		}
+	var out addResponse
+	replay, err := idempotency.InTx(ctx, s.pool, p.UserID, key, hash, http.StatusOK, func(tx pgx.Tx) (any, error) {
 		var balance int64
 		if err := tx.QueryRow(ctx, `INSERT INTO balances (user_id, balance) VALUES ($1, $2)
 			ON CONFLICT (user_id) DO UPDATE SET balance = balances.balance + EXCLUDED.balance, updated_at = now()
 			RETURNING balance`, p.UserID, amount).Scan(&balance); err != nil {
-			return fmt.Errorf("add to balance: %w", err)
+			return nil, fmt.Errorf("add to balance: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO token_ledger (user_id, kind, amount) VALUES ($1, 'add', $2)`, p.UserID, amount); err != nil {
-			return fmt.Errorf("record top-up: %w", err)
+			return nil, fmt.Errorf("record top-up: %w", err)
 		}
 		out = addResponse{UserID: p.UserID, AddedAmount: amount, Balance: balance}
-		if key != "" {
-			return idempotency.Save(ctx, tx, p.UserID, key, http.StatusOK, out)
-		}
-		return nil
+		return out, nil
 	})
 	if err != nil {
 		return err

@@ -144,3 +144,35 @@ func Save(ctx context.Context, tx pgx.Tx, userID, key string, status int, body a
 	}
 	return nil
 }
+
+// Beginner starts transactions (a pool or a connection).
+type Beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// InTx runs effect in one transaction of db. With a key it first claims
+// (userID, key) (Claim) and stores the response effect returns with status
+// (Save) in the same transaction. When the key was used before, effect does
+// not run, nothing changes and the stored response is returned to replay
+// (Response.Write); otherwise InTx returns nil after the commit.
+func InTx(ctx context.Context, db Beginner, userID, key, requestHash string, status int, effect func(tx pgx.Tx) (any, error)) (*Response, error) {
+	var replay *Response
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if key != "" {
+			stored, err := Claim(ctx, tx, userID, key, requestHash)
+			if err != nil || stored != nil {
+				replay = stored
+				return err
+			}
+		}
+		body, err := effect(tx)
+		if err != nil || key == "" {
+			return err
+		}
+		return Save(ctx, tx, userID, key, status, body)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return replay, nil
+}
