@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make kind-up`: a kind cluster with ingress-nginx, the Bookstore images,
 # the operator (kubectl apply -k manifests/) and the sample Bookstore, waited
-# for until Ready. Needs docker (or podman: DOCKER=podman, KIND_EXPERIMENTAL_PROVIDER=podman)
-# and kubectl; installs kind into bin/ when missing. Undo with hack/kind-down.sh.
+# for until Ready. Needs docker (or podman: DOCKER=podman, which also sets
+# KIND_EXPERIMENTAL_PROVIDER=podman) and kubectl; installs kind into bin/ when missing. Undo with hack/kind-down.sh.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -12,6 +12,9 @@ source hack/versions.env
 
 CLUSTER="${KIND_CLUSTER_NAME:-bookstore}"
 DOCKER="${DOCKER:-docker}"
+if [ "$(basename "$DOCKER")" = podman ]; then
+	export KIND_EXPERIMENTAL_PROVIDER="${KIND_EXPERIMENTAL_PROVIDER:-podman}"
+fi
 KUBECTL="${KUBECTL:-kubectl}"
 INGRESS_NGINX_VERSION="${ingress_override:-$INGRESS_NGINX_VERSION}"
 SAMPLE=manifests/samples/bookstore.yaml
@@ -41,11 +44,29 @@ log "installing ingress-nginx $INGRESS_NGINX_VERSION"
 
 log "building the images"
 DOCKER="$DOCKER" BOOKSTORE_VERSION="$version" hack/images.sh
-log "loading bookstore:$version and bookstore-operator:$version into the cluster"
-"$KIND" load docker-image --name "$CLUSTER" "bookstore:$version" "bookstore-operator:$version"
+images=("bookstore:$version" "bookstore-operator:$version")
+log "loading ${images[*]} into the cluster"
+if [ "$(basename "$DOCKER")" = docker ]; then
+	"$KIND" load docker-image --name "$CLUSTER" "${images[@]}"
+else
+	# `kind load docker-image` always runs the docker CLI, so save with $DOCKER
+	# and load the archive. podman names a local image localhost/<name>, which
+	# the kubelet would not match with the pods' "bookstore:<version>"
+	# (docker.io/library/bookstore:<version>): save it under the full name.
+	archive="$(mktemp -d)/bookstore-images.tar"
+	full=()
+	for img in "${images[@]}"; do
+		"$DOCKER" tag "$img" "docker.io/library/$img"
+		full+=("docker.io/library/$img")
+	done
+	"$DOCKER" save -o "$archive" "${full[@]}"
+	"$KIND" load image-archive --name "$CLUSTER" "$archive"
+	rm -rf "$(dirname "$archive")"
+fi
 
-"$KUBECTL" "${ctx[@]}" -n ingress-nginx wait --for=condition=Ready pod \
-	-l app.kubernetes.io/component=controller --timeout=300s
+# The Deployment's rollout, not `kubectl wait pod -l ...`, which fails at once
+# while the controller pod does not exist yet.
+"$KUBECTL" "${ctx[@]}" -n ingress-nginx rollout status deployment/ingress-nginx-controller --timeout=300s
 
 log "installing the operator (kubectl apply -k manifests/)"
 "$KUBECTL" "${ctx[@]}" apply -k manifests/
@@ -57,5 +78,7 @@ log "applying $SAMPLE and waiting for Ready"
 "$KUBECTL" "${ctx[@]}" wait --for=condition=Ready -f "$SAMPLE" --timeout=20m
 
 url="$("$KUBECTL" "${ctx[@]}" get -f "$SAMPLE" -o jsonpath='{.status.url}' 2>/dev/null || true)"
-log "Bookstore is ready: ${url:-http://localhost/} (try ${url:-http://localhost}/api/books; Swagger UI under /docs/<service>/swagger/)"
+url="${url:-http://localhost/}"
+url="${url%/}"
+log "Bookstore is ready: $url/ (try curl $url/api/books; Swagger UI under $url/docs/<service>/swagger/)"
 "$KUBECTL" "${ctx[@]}" get -f "$SAMPLE"
