@@ -147,22 +147,15 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 }
 
 // BookList is the response of GET /api/books.
-type BookList struct {
-	Items      []Book  `json:"items"`
-	NextCursor *string `json:"nextCursor"`
-}
+type BookList = httpx.Page[Book]
 
 type listCursor struct {
 	After uuid.UUID `json:"a"`
 }
 
 func (s *Service) list(w http.ResponseWriter, r *http.Request) error {
-	limit, err := httpx.Limit(r, DefaultLimit, MaxLimit)
-	if err != nil {
-		return err
-	}
 	var cur listCursor
-	hasCursor, err := httpx.DecodeCursor(r, &cur)
+	limit, hasCursor, err := httpx.Paging(r, DefaultLimit, MaxLimit, &cur)
 	if err != nil {
 		return err
 	}
@@ -188,13 +181,9 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list books: %w", err)
 	}
-	out := BookList{Items: books}
-	if len(books) > limit {
-		out.Items = books[:limit]
-		next := httpx.EncodeCursor(listCursor{After: uuid.MustParse(books[limit-1].BookID)})
-		out.NextCursor = &next
-	}
-	httpx.WriteJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, httpx.NewPage(books, limit, func(last Book) any {
+		return listCursor{After: uuid.MustParse(last.BookID)}
+	}))
 	return nil
 }
 

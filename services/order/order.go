@@ -301,10 +301,7 @@ func (s *Service) get(w http.ResponseWriter, r *http.Request) error {
 }
 
 // OrderList is the response of GET /api/orders.
-type OrderList struct {
-	Items      []Order `json:"items"`
-	NextCursor *string `json:"nextCursor"`
-}
+type OrderList = httpx.Page[Order]
 
 type listCursor struct {
 	CreatedAt time.Time `json:"t"`
@@ -327,12 +324,8 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return httpx.BadRequest("scope must be mine or all")
 	}
-	limit, err := httpx.Limit(r, DefaultLimit, MaxLimit)
-	if err != nil {
-		return err
-	}
 	var cur listCursor
-	hasCursor, err := httpx.DecodeCursor(r, &cur)
+	limit, hasCursor, err := httpx.Paging(r, DefaultLimit, MaxLimit, &cur)
 	if err != nil {
 		return err
 	}
@@ -354,13 +347,9 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("list orders: %w", err)
 	}
-	out := OrderList{Items: orders}
-	if len(orders) > limit {
-		out.Items = orders[:limit]
-		last := out.Items[limit-1]
-		next := httpx.EncodeCursor(listCursor{CreatedAt: last.CreatedAt, ID: uuid.MustParse(last.ID)})
-		out.NextCursor = &next
-	}
+	out := httpx.NewPage(orders, limit, func(last Order) any {
+		return listCursor{CreatedAt: last.CreatedAt, ID: uuid.MustParse(last.ID)}
+	})
 	if err := s.withItems(r.Context(), out.Items); err != nil {
 		return err
 	}

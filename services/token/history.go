@@ -28,10 +28,7 @@ type Entry struct {
 }
 
 // History is the response of GET /api/tokens/history.
-type History struct {
-	Items      []Entry `json:"items"`
-	NextCursor *string `json:"nextCursor"`
-}
+type History = httpx.Page[Entry]
 
 type historyCursor struct {
 	ID int64 `json:"i"`
@@ -43,12 +40,8 @@ func (s *Service) history(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := httpx.Limit(r, DefaultHistoryLimit, MaxHistoryLimit)
-	if err != nil {
-		return err
-	}
 	var cur historyCursor
-	hasCursor, err := httpx.DecodeCursor(r, &cur)
+	limit, hasCursor, err := httpx.Paging(r, DefaultHistoryLimit, MaxHistoryLimit, &cur)
 	if err != nil {
 		return err
 	}
@@ -70,15 +63,8 @@ func (s *Service) history(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("read history: %w", err)
 	}
-	out := History{Items: items}
-	if out.Items == nil {
-		out.Items = []Entry{}
-	}
-	if len(items) > limit {
-		out.Items = items[:limit]
-		next := httpx.EncodeCursor(historyCursor{ID: out.Items[limit-1].ID})
-		out.NextCursor = &next
-	}
-	httpx.WriteJSON(w, http.StatusOK, out)
+	httpx.WriteJSON(w, http.StatusOK, httpx.NewPage(items, limit, func(last Entry) any {
+		return historyCursor{ID: last.ID}
+	}))
 	return nil
 }

@@ -79,6 +79,39 @@ func Limit(r *http.Request, def, max int) (int, error) {
 	return n, nil
 }
 
+// Paging reads the pagination parameters of a list request: the limit
+// (Limit) and the cursor into cur (DecodeCursor; false when there is none).
+func Paging(r *http.Request, def, max int, cur any) (limit int, hasCursor bool, err error) {
+	if limit, err = Limit(r, def, max); err != nil {
+		return 0, false, err
+	}
+	hasCursor, err = DecodeCursor(r, cur)
+	return limit, hasCursor, err
+}
+
+// Page is the JSON shape of every paginated list: the items and the cursor
+// of the next page (null on the last page).
+type Page[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+// NewPage makes the page of items read with limit+1 (one more than the page
+// holds, to know whether there is a next page): at most limit items, and
+// then the cursor cursorOf(last item) of the next page.
+func NewPage[T any](items []T, limit int, cursorOf func(last T) any) Page[T] {
+	if items == nil {
+		items = []T{}
+	}
+	p := Page[T]{Items: items}
+	if len(items) > limit {
+		p.Items = items[:limit]
+		next := EncodeCursor(cursorOf(p.Items[limit-1]))
+		p.NextCursor = &next
+	}
+	return p
+}
+
 // EncodeCursor makes an opaque pagination cursor of v (JSON, base64url).
 func EncodeCursor(v any) string {
 	b, _ := json.Marshal(v)
