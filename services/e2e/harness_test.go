@@ -21,6 +21,7 @@ import (
 	"github.com/bookstore-platform/bookstore/internal/platform/config"
 	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
 	"github.com/bookstore-platform/bookstore/internal/platform/events"
+	"github.com/bookstore-platform/bookstore/internal/platform/events/eventstest"
 	"github.com/bookstore-platform/bookstore/internal/testenv"
 	"github.com/bookstore-platform/bookstore/services/inventory"
 	"github.com/bookstore-platform/bookstore/services/order"
@@ -401,22 +402,8 @@ func (s *system) producer() *events.Producer {
 func (s *system) messages(wait time.Duration, topics ...string) []*kafka.Message {
 	t := s.t
 	t.Helper()
-	base, err := events.ClientConfig(s.kafka)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base["group.id"] = testenv.Name(t, "reader")
-	base["auto.offset.reset"] = "earliest"
-	base["go.logs.channel.enable"] = false
-	base["enable.auto.commit"] = false
-	c, err := kafka.NewConsumer(&base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := eventstest.Reader(t, s.kafka, topics...)
 	defer c.Close()
-	if err := c.SubscribeTopics(topics, nil); err != nil {
-		t.Fatal(err)
-	}
 	var out []*kafka.Message
 	quiet := time.Now().Add(wait)
 	for time.Now().Before(quiet) {
@@ -432,14 +419,7 @@ func (s *system) messages(wait time.Duration, topics ...string) []*kafka.Message
 	return out
 }
 
-func header(m *kafka.Message, key string) string {
-	for _, h := range m.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
+var header = eventstest.Header
 
 func describe(m *kafka.Message) string {
 	return fmt.Sprintf("%s key=%s %s", *m.TopicPartition.Topic, m.Key, strings.TrimSpace(string(m.Value)))

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/bookstore-platform/bookstore/internal/platform/config"
 	"github.com/bookstore-platform/bookstore/internal/platform/events"
 	"github.com/bookstore-platform/bookstore/internal/testenv"
 )
@@ -88,13 +89,22 @@ func event(t *testing.T, typ, k string) (events.Envelope, []byte) {
 	return env, b
 }
 
-func TestConsumerExactlyOnceAndDeadLetters(t *testing.T) {
+// consumerSetup is what every consumer test starts with: a database with the
+// effects table, Kafka with an input and a dead-letter topic of partitions
+// partitions, and a producer.
+func consumerSetup(t *testing.T, partitions int) (*pgxpool.Pool, config.Kafka, *events.Producer, string, string) {
+	t.Helper()
 	pool := newDB(t)
 	effects(t, pool)
-	k := kafkaConfig(t, 2)
+	k := kafkaConfig(t, partitions)
 	prod := newProducer(t, k)
 	topic, dlq := testenv.Name(t, "in"), testenv.Name(t, "dlq")
 	ensure(t, prod, k, topic, dlq)
+	return pool, k, prod, topic, dlq
+}
+
+func TestConsumerExactlyOnceAndDeadLetters(t *testing.T) {
+	pool, k, prod, topic, dlq := consumerSetup(t, 2)
 	reg := prometheus.NewRegistry()
 	m, err := events.NewMetrics(reg)
 	if err != nil {
@@ -157,12 +167,7 @@ func TestConsumerExactlyOnceAndDeadLetters(t *testing.T) {
 }
 
 func TestConsumerRetriesTransientErrors(t *testing.T) {
-	pool := newDB(t)
-	effects(t, pool)
-	k := kafkaConfig(t, 1)
-	prod := newProducer(t, k)
-	topic, dlq := testenv.Name(t, "in"), testenv.Name(t, "dlq")
-	ensure(t, prod, k, topic, dlq)
+	pool, k, prod, topic, dlq := consumerSetup(t, 1)
 	m, _ := events.NewMetrics(nil)
 
 	var failures atomic.Int32
@@ -199,12 +204,7 @@ func TestConsumerRetriesTransientErrors(t *testing.T) {
 }
 
 func TestConsumerCrashBetweenCommitAndOffset(t *testing.T) {
-	pool := newDB(t)
-	effects(t, pool)
-	k := kafkaConfig(t, 1)
-	prod := newProducer(t, k)
-	topic, dlq := testenv.Name(t, "in"), testenv.Name(t, "dlq")
-	ensure(t, prod, k, topic, dlq)
+	pool, k, prod, topic, dlq := consumerSetup(t, 1)
 	group := testenv.Name(t, "group")
 	m, _ := events.NewMetrics(nil)
 	opts := events.ConsumerOptions{Name: "svc", GroupID: group, Topics: []string{topic}, DeadLetterTopic: dlq,

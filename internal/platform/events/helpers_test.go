@@ -12,6 +12,7 @@ import (
 
 	"github.com/bookstore-platform/bookstore/internal/platform/config"
 	"github.com/bookstore-platform/bookstore/internal/platform/events"
+	"github.com/bookstore-platform/bookstore/internal/platform/events/eventstest"
 	"github.com/bookstore-platform/bookstore/internal/testenv"
 )
 
@@ -65,22 +66,8 @@ func ensure(t *testing.T, p *events.Producer, k config.Kafka, topics ...string) 
 // failing the test if they do not arrive within timeout.
 func readTopic(t *testing.T, k config.Kafka, topic string, n int, timeout time.Duration) []*kafka.Message {
 	t.Helper()
-	base, err := events.ClientConfig(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base["group.id"] = testenv.Name(t, "reader")
-	base["auto.offset.reset"] = "earliest"
-	base["go.logs.channel.enable"] = false
-	base["enable.auto.commit"] = false
-	c, err := kafka.NewConsumer(&base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := eventstest.Reader(t, k, topic)
 	defer c.Close()
-	if err := c.Subscribe(topic, nil); err != nil {
-		t.Fatal(err)
-	}
 	var out []*kafka.Message
 	deadline := time.Now().Add(timeout)
 	for len(out) < n && time.Now().Before(deadline) {
@@ -99,22 +86,8 @@ func readTopic(t *testing.T, k config.Kafka, topic string, n int, timeout time.D
 // expectNoMore fails if topic has more than n messages after waiting wait.
 func countTopic(t *testing.T, k config.Kafka, topic string, wait time.Duration) int {
 	t.Helper()
-	base, err := events.ClientConfig(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base["group.id"] = testenv.Name(t, "counter")
-	base["auto.offset.reset"] = "earliest"
-	base["go.logs.channel.enable"] = false
-	base["enable.auto.commit"] = false
-	c, err := kafka.NewConsumer(&base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := eventstest.Reader(t, k, topic)
 	defer c.Close()
-	if err := c.Subscribe(topic, nil); err != nil {
-		t.Fatal(err)
-	}
 	n := 0
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) {
@@ -125,14 +98,7 @@ func countTopic(t *testing.T, k config.Kafka, topic string, wait time.Duration) 
 	return n
 }
 
-func header(m *kafka.Message, key string) string {
-	for _, h := range m.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
+var header = eventstest.Header
 
 func runInBackground(t *testing.T, run func(context.Context) error) (stop func() error) {
 	t.Helper()
