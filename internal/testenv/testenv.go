@@ -25,6 +25,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Environment variables read by this package.
@@ -154,4 +155,17 @@ type shared[T any] struct {
 func (s *shared[T]) get(start func(context.Context) (T, error)) (T, error) {
 	s.once.Do(func() { s.val, s.err = start(context.Background()) })
 	return s.val, s.err
+}
+
+// Eventually polls cond every 25ms until it holds, failing the test when it
+// does not within timeout.
+func Eventually(t testing.TB, what string, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
 }

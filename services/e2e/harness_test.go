@@ -257,17 +257,6 @@ func (s *system) waitReady() {
 	}
 }
 
-func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 // ---- API helpers ----
 
 type account struct {
@@ -419,7 +408,10 @@ func (s *system) messages(wait time.Duration, topics ...string) []*kafka.Message
 	return out
 }
 
-var header = eventstest.Header
+var (
+	header     = eventstest.Header
+	eventually = testenv.Eventually
+)
 
 func describe(m *kafka.Message) string {
 	return fmt.Sprintf("%s key=%s %s", *m.TopicPartition.Topic, m.Key, strings.TrimSpace(string(m.Value)))

@@ -56,17 +56,6 @@ func effectCounts(t *testing.T, pool *pgxpool.Pool) map[string]int {
 	return out
 }
 
-func waitFor(t *testing.T, what string, timeout time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func publish(t *testing.T, p *events.Producer, topic, key string, value []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -141,7 +130,7 @@ func TestConsumerExactlyOnceAndDeadLetters(t *testing.T) {
 	runInBackground(t, c.Run)
 
 	dead := readTopic(t, k, dlq, 2, 20*time.Second)
-	waitFor(t, "both effects", 10*time.Second, func() bool { return len(effectCounts(t, pool)) == 2 })
+	testenv.Eventually(t, "both effects", 10*time.Second, func() bool { return len(effectCounts(t, pool)) == 2 })
 	// The consumer kept going after the poison messages: b came after them.
 	if got := effectCounts(t, pool); got["a"] != 1 || got["b"] != 1 || len(got) != 2 {
 		t.Errorf("effects = %v, want a and b applied once each", got)
@@ -191,7 +180,7 @@ func TestConsumerRetriesTransientErrors(t *testing.T) {
 	_, a := event(t, "Bump", "a")
 	publish(t, prod, topic, "a", a)
 
-	waitFor(t, "effect", 20*time.Second, func() bool { return effectCounts(t, pool)["a"] > 0 })
+	testenv.Eventually(t, "effect", 20*time.Second, func() bool { return effectCounts(t, pool)["a"] > 0 })
 	if got := effectCounts(t, pool)["a"]; got != 1 {
 		t.Errorf("effect applied %d times, want 1 (failed attempts must roll back)", got)
 	}
@@ -237,7 +226,7 @@ func TestConsumerCrashBetweenCommitAndOffset(t *testing.T) {
 	runInBackground(t, c2.Run)
 	_, b := event(t, "Bump", "b")
 	publish(t, prod, topic, "b", b)
-	waitFor(t, "b applied", 20*time.Second, func() bool { return effectCounts(t, pool)["b"] == 1 })
+	testenv.Eventually(t, "b applied", 20*time.Second, func() bool { return effectCounts(t, pool)["b"] == 1 })
 	if got := effectCounts(t, pool)["a"]; got != 1 {
 		t.Errorf("effect after restart = %d, want 1", got)
 	}
