@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -28,12 +27,10 @@ func start(t *testing.T) fixture {
 	t.Helper()
 	env := apptest.NewEnv(t)
 	cfg := env.Config(t, "inventory")
-	return fixture{
-		srv:   apptest.Start(t, cfg, inventory.Build()),
-		dsn:   cfg.DatabaseURL,
-		admin: env.Keys.Token(t, uuid.NewString(), auth.RoleAdmin, time.Minute),
-		user:  env.Keys.Token(t, uuid.NewString(), auth.RoleUser, time.Minute),
-	}
+	f := fixture{srv: apptest.Start(t, cfg, inventory.Build()), dsn: cfg.DatabaseURL}
+	_, f.admin = env.User(t, auth.RoleAdmin)
+	_, f.user = env.User(t, auth.RoleUser)
+	return f
 }
 
 func (f fixture) create(t *testing.T, title string, price, amount int64) string {

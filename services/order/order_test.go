@@ -34,18 +34,13 @@ func start(t *testing.T) fixture {
 	inv := apptest.Start(t, env.Config(t, "inventory"), inventory.Build())
 	cfg := env.Config(t, "order")
 	cfg.InventoryURL = inv.URL
-	return fixture{
-		env:       env,
-		inventory: inv,
-		orders:    apptest.Start(t, cfg, order.Build(order.Options{})),
-		dsn:       cfg.DatabaseURL,
-		admin:     env.Keys.Token(t, uuid.NewString(), auth.RoleAdmin, time.Minute),
-	}
+	f := fixture{env: env, inventory: inv, orders: apptest.Start(t, cfg, order.Build(order.Options{})), dsn: cfg.DatabaseURL}
+	_, f.admin = env.User(t, auth.RoleAdmin)
+	return f
 }
 
 func (f fixture) user(t *testing.T) (string, string) {
-	id := uuid.NewString()
-	return id, f.env.Keys.Token(t, id, auth.RoleUser, time.Minute)
+	return f.env.User(t, auth.RoleUser)
 }
 
 func (f fixture) book(t *testing.T, price int64) string {
@@ -176,7 +171,7 @@ func TestInventoryUnreachable(t *testing.T) {
 	cfg := env.Config(t, "order")
 	cfg.InventoryURL = deadURL
 	srv := apptest.Start(t, cfg, order.Build(order.Options{}))
-	tok := env.Keys.Token(t, uuid.NewString(), auth.RoleUser, time.Minute)
+	_, tok := env.User(t, auth.RoleUser)
 	r := srv.Post(t, "/api/orders", tok, map[string]any{"bookIds": []string{uuid.NewString()}}).Expect(t, 503)
 	if r.ErrorCode() != "service_unavailable" {
 		t.Fatalf("code %q", r.ErrorCode())

@@ -30,8 +30,7 @@ func start(t *testing.T) fixture {
 }
 
 func (f fixture) user(t *testing.T) (string, string) {
-	id := uuid.NewString()
-	return id, f.env.Keys.Token(t, id, auth.RoleUser, time.Minute)
+	return f.env.User(t, auth.RoleUser)
 }
 
 type added struct {

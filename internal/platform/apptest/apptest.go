@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
 	"github.com/bookstore-platform/bookstore/internal/platform/auth"
 	"github.com/bookstore-platform/bookstore/internal/platform/config"
@@ -68,6 +70,14 @@ type Env struct {
 func NewEnv(t testing.TB) *Env {
 	t.Helper()
 	return &Env{Keys: NewKeys(t), RedisURL: testenv.Redis(t)}
+}
+
+// User returns the id of a new user and a token for it with role, valid
+// for a minute.
+func (e *Env) User(t testing.TB, role string) (id, token string) {
+	t.Helper()
+	id = uuid.NewString()
+	return id, e.Keys.Token(t, id, role, time.Minute)
 }
 
 // Config returns the configuration of service on a fresh database with its
