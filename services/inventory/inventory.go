@@ -5,7 +5,6 @@
 package inventory
 
 import (
-	"context"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -45,10 +44,7 @@ type Service struct {
 
 // Build returns the app builder of the inventory service.
 func Build() app.Builder {
-	return func(ctx context.Context, d app.Deps) (app.Service, error) {
-		s := New(d)
-		return app.Service{Routes: s.Routes, OpenAPI: openapiDoc}, nil
-	}
+	return app.API(openapiDoc, func(d app.Deps) func(*mux.Router) { return New(d).Routes })
 }
 
 // New returns the service over d.

@@ -64,10 +64,7 @@ type Service struct {
 
 // Build returns the app builder of the order service.
 func Build(opts Options) app.Builder {
-	return func(ctx context.Context, d app.Deps) (app.Service, error) {
-		s := New(d, opts)
-		return app.Service{Routes: s.Routes, OpenAPI: openapiDoc}, nil
-	}
+	return app.API(openapiDoc, func(d app.Deps) func(*mux.Router) { return New(d, opts).Routes })
 }
 
 // New returns the service over d.

@@ -4,7 +4,6 @@
 package token
 
 import (
-	"context"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -38,10 +37,7 @@ type Service struct {
 
 // Build returns the app builder of the token service.
 func Build() app.Builder {
-	return func(ctx context.Context, d app.Deps) (app.Service, error) {
-		s := New(d)
-		return app.Service{Routes: s.Routes, OpenAPI: openapiDoc}, nil
-	}
+	return app.API(openapiDoc, func(d app.Deps) func(*mux.Router) { return New(d).Routes })
 }
 
 // New returns the service over d.

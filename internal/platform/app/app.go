@@ -93,6 +93,14 @@ type Service struct {
 // Builder builds a service from the opened resources.
 type Builder func(ctx context.Context, d Deps) (Service, error)
 
+// API returns the Builder of a service that serves routes, built over the
+// deps by newRoutes, and its OpenAPI document.
+func API(openapi []byte, newRoutes func(d Deps) func(r *mux.Router)) Builder {
+	return func(ctx context.Context, d Deps) (Service, error) {
+		return Service{Routes: newRoutes(d), OpenAPI: openapi}, nil
+	}
+}
+
 // App is one running service.
 type App struct {
 	deps     Deps
