@@ -33,6 +33,14 @@ func (f fixture) user(t *testing.T) (string, string) {
 	return f.env.User(t, auth.RoleUser)
 }
 
+// balance is the balance GET /api/tokens/balance answers for tok.
+func (f fixture) balance(t *testing.T, tok string) int64 {
+	t.Helper()
+	var bal struct{ Balance int64 }
+	f.srv.Get(t, "/api/tokens/balance", tok).Expect(t, 200).JSON(t, &bal)
+	return bal.Balance
+}
+
 type added struct {
 	UserID      string
 	AddedAmount int64
@@ -105,10 +113,8 @@ func TestAddRejectsInvalidAmounts(t *testing.T) {
 		})
 	}
 	f.srv.Do(t, apptest.Request{Method: "POST", Path: "/api/tokens/add", Token: tok, Body: `{"amount":1}`, ContentType: "text/plain"}).Expect(t, 415)
-	var bal struct{ Balance int64 }
-	f.srv.Get(t, "/api/tokens/balance", tok).Expect(t, 200).JSON(t, &bal)
-	if bal.Balance != 0 {
-		t.Fatalf("rejected requests changed the balance to %d", bal.Balance)
+	if b := f.balance(t, tok); b != 0 {
+		t.Fatalf("rejected requests changed the balance to %d", b)
 	}
 }
 
@@ -163,10 +169,8 @@ func TestIdempotencyKey(t *testing.T) {
 			t.Fatalf("concurrent repeats answered differently: %d: %+v vs %+v", i, res, results[0])
 		}
 	}
-	var bal struct{ Balance int64 }
-	f.srv.Get(t, "/api/tokens/balance", tok).Expect(t, 200).JSON(t, &bal)
-	if bal.Balance != 115 {
-		t.Fatalf("balance %d, want 115 (100 + 10 + 5 once)", bal.Balance)
+	if b := f.balance(t, tok); b != 115 {
+		t.Fatalf("balance %d, want 115 (100 + 10 + 5 once)", b)
 	}
 }
 
