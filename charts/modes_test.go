@@ -109,6 +109,30 @@ env: [{name: EXTRA, value: "yes"}]`,
 				}
 			},
 		},
+		{
+			// Server-side apply (the operator, Helm 4) refuses a container
+			// naming a variable twice: the extra env replaces the chart's.
+			name:   "extra env overrides the chart's variable of the same name",
+			values: `env: [{name: BOOKSTORE_LOG_LEVEL, value: debug}, {name: EXTRA, value: "yes"}]`,
+			want:   []string{"Deployment/bs-inventory", "Job/bs-inventory-migrate", "Service/bs-inventory"},
+			check: func(t *testing.T, objs []object) {
+				for _, kind := range []string{"Deployment", "Job"} {
+					ctr := get(find(objs, kind, ""), "spec", "template", "spec", "containers", "0")
+					seen := map[string]int{}
+					for _, e := range get(ctr, "env").([]any) {
+						seen[str(e, "name")]++
+					}
+					for n, c := range seen {
+						if c != 1 {
+							t.Errorf("%s: %s set %d times", kind, n, c)
+						}
+					}
+					if e := env(ctr); e["BOOKSTORE_LOG_LEVEL"] != "debug" || e["EXTRA"] != "yes" || e["BOOKSTORE_HTTP_ADDR"] != ":8080" {
+						t.Errorf("%s env = %v", kind, e)
+					}
+				}
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			objs := mustRender(t, "inventory", yamlValues(t, tc.values))

@@ -111,8 +111,26 @@ Called with (dict "env" NAME "value" <string> "secret" <{name,key}> "what" <path
 {{- end }}
 {{- end -}}
 
-{{/* The service's environment: the runtime contract of docs/architecture.md. */}}
+{{/*
+The service's environment: the chart's variables (the runtime contract of
+docs/architecture.md), then the extra env of the values. An extra variable
+with the name of one of the chart's replaces it: a name twice in one
+container is refused by server-side apply ("duplicate entries for key").
+*/}}
 {{- define "bookstore-lib.env" -}}
+{{- $v := include "bookstore-lib.values" . | fromYaml -}}
+{{- $extra := $v.env | default list -}}
+{{- $names := list -}}
+{{- range $extra }}{{ $names = append $names .name }}{{ end -}}
+{{- $out := list -}}
+{{- range (include "bookstore-lib.chartEnv" . | fromYamlArray) }}
+{{- if not (has .name $names) }}{{ $out = append $out . }}{{ end }}
+{{- end -}}
+{{ toYaml (concat $out $extra) }}
+{{- end -}}
+
+{{/* The chart's own variables of the service's environment (see bookstore-lib.env). */}}
+{{- define "bookstore-lib.chartEnv" -}}
 {{- $v := include "bookstore-lib.values" . | fromYaml -}}
 - name: BOOKSTORE_HTTP_ADDR
   value: {{ printf ":%v" $v.httpPort | quote }}
@@ -165,9 +183,6 @@ Called with (dict "env" NAME "value" <string> "secret" <{name,key}> "what" <path
 {{- if hasKey $v "inventoryURL" }}
 - name: BOOKSTORE_INVENTORY_URL
   value: {{ $v.inventoryURL | default (printf "http://%s:%v" (include "bookstore-lib.fullnameFor" (dict "root" . "name" "inventory")) $v.service.port) | quote }}
-{{- end }}
-{{- with $v.env }}
-{{ toYaml . }}
 {{- end }}
 {{- end -}}
 

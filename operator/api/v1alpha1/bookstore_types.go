@@ -134,7 +134,10 @@ type ServiceSpec struct {
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 
-	// Env is extra environment for the service container.
+	// Env is extra environment for the service container; a variable the
+	// charts set (BOOKSTORE_LOG_LEVEL, ...) is replaced by the one named here.
+	// +listType=map
+	// +listMapKey=name
 	// +optional
 	Env []corev1.EnvVar `json:"env,omitempty"`
 }

@@ -111,6 +111,9 @@ func TestOperator(t *testing.T) {
 	t.Run("external infrastructure sample", func(t *testing.T) {
 		testExternalSample(t, newHarness(t, "extsample"), root)
 	})
+	t.Run("spec env overrides the chart's variables", func(t *testing.T) {
+		testEnvOverride(t, newHarness(t, "envoverride"))
+	})
 	t.Run("crd validation", func(t *testing.T) {
 		testValidation(t, newHarness(t, "validation"))
 	})
@@ -756,6 +759,9 @@ func testValidation(t *testing.T, h *harness) {
 		}, "kafka: managed and external are mutually exclusive"},
 		{"two kafka nodes", func(b *v1alpha1.Bookstore) { b.Spec.Kafka.Managed = &v1alpha1.ManagedKafka{Replicas: 2} }, "spec.kafka.managed.replicas"},
 		{"empty version", func(b *v1alpha1.Bookstore) { b.Spec.Version = "" }, "spec.version"},
+		{"an env variable twice", func(b *v1alpha1.Bookstore) {
+			b.Spec.Services.Order.Env = []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "A", Value: "2"}}
+		}, "spec.services.order.env[1]"},
 		{"tls without host", func(b *v1alpha1.Bookstore) {
 			b.Spec.Ingress = v1alpha1.IngressSpec{Enabled: true, TLSSecretName: "tls"}
 		}, "tlsSecretName needs a host"},
