@@ -90,6 +90,8 @@ func TestKindUpOrder(t *testing.T) {
 	}
 	create := step("kind create cluster", "kind create cluster", "--config kind-config.yaml")
 	ingress := step("the ingress-nginx install", "kubectl", "apply -f https://raw.githubusercontent.com/kubernetes/ingress-nginx/"+pinned(t, "INGRESS_NGINX_VERSION")+"/deploy/static/provider/kind/deploy.yaml")
+	metrics := step("the metrics-server install", "kubectl", "apply -f https://github.com/kubernetes-sigs/metrics-server/releases/download/v"+pinned(t, "METRICS_SERVER_VERSION")+"/components.yaml")
+	insecure := step("the metrics-server kubelet TLS patch", "kubectl", "-n kube-system patch deployment metrics-server", "--kubelet-insecure-tls")
 	build := step("the service image build", "docker build -t bookstore:"+version+" .")
 	step("the operator image build", "docker build -t bookstore-operator:"+version+" --target operator .")
 	load := step("kind load", "kind load docker-image", "bookstore:"+version, "bookstore-operator:"+version)
@@ -101,6 +103,9 @@ func TestKindUpOrder(t *testing.T) {
 	ready := step("the Ready wait", "kubectl", "wait --for=condition=Ready -f manifests/samples/bookstore.yaml")
 
 	before("kind create cluster", "the ingress-nginx install", create, ingress)
+	before("kind create cluster", "the metrics-server install", create, metrics)
+	before("the metrics-server install", "its patch", metrics, insecure)
+	before("the metrics-server install", "the sample (its order service autoscales)", metrics, sample)
 	before("the image build", "kind load", build, load)
 	before("kind load", "the operator install", load, operator)
 	before("the ingress-nginx readiness wait", "the sample (its Ingress goes through the ingress-nginx admission webhook)", ingressReady, sample)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make kind-up`: a kind cluster with ingress-nginx, the Bookstore images,
+# `make kind-up`: a kind cluster with ingress-nginx and metrics-server, the Bookstore images,
 # the operator (kubectl apply -k manifests/) and the sample Bookstore, waited
 # for until Ready. Needs docker (or podman: DOCKER=podman, which also sets
 # KIND_EXPERIMENTAL_PROVIDER=podman) and kubectl; installs kind into bin/ when missing. Undo with hack/kind-down.sh.
@@ -41,6 +41,17 @@ ctx=(--context "kind-$CLUSTER")
 
 log "installing ingress-nginx $INGRESS_NGINX_VERSION"
 "$KUBECTL" "${ctx[@]}" apply -f "https://raw.githubusercontent.com/kubernetes/ingress-nginx/$INGRESS_NGINX_VERSION/deploy/static/provider/kind/deploy.yaml"
+
+# The sample autoscales the order service: the HorizontalPodAutoscaler needs
+# CPU metrics, which kind does not serve without metrics-server. kind's
+# kubelets have self-signed serving certificates, hence --kubelet-insecure-tls.
+log "installing metrics-server v$METRICS_SERVER_VERSION"
+"$KUBECTL" "${ctx[@]}" apply -f "https://github.com/kubernetes-sigs/metrics-server/releases/download/v$METRICS_SERVER_VERSION/components.yaml"
+if ! "$KUBECTL" "${ctx[@]}" -n kube-system get deployment metrics-server \
+	-o jsonpath='{.spec.template.spec.containers[0].args}' | grep -q -- --kubelet-insecure-tls; then
+	"$KUBECTL" "${ctx[@]}" -n kube-system patch deployment metrics-server --type=json \
+		-p '[{"op":"add","path":"/spec/template/spec/containers/0/args/-","value":"--kubelet-insecure-tls"}]'
+fi
 
 log "building the images"
 DOCKER="$DOCKER" BOOKSTORE_VERSION="$version" hack/images.sh
