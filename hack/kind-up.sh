@@ -61,18 +61,17 @@ if [ "$(basename "$DOCKER")" = docker ]; then
 	"$KIND" load docker-image --name "$CLUSTER" "${images[@]}"
 else
 	# `kind load docker-image` always runs the docker CLI, so save with $DOCKER
-	# and load the archive. podman names a local image localhost/<name>, which
+	# and load the archives. podman names a local image localhost/<name>, which
 	# the kubelet would not match with the pods' "bookstore:<version>"
-	# (docker.io/library/bookstore:<version>): save it under the full name.
-	archive="$(mktemp -d)/bookstore-images.tar"
-	full=()
+	# (docker.io/library/bookstore:<version>): save it under the full name, one
+	# image per archive (`podman save a b` would save a tagged b).
+	archives="$(mktemp -d)"
 	for img in "${images[@]}"; do
 		"$DOCKER" tag "$img" "docker.io/library/$img"
-		full+=("docker.io/library/$img")
+		"$DOCKER" save -o "$archives/${img%%:*}.tar" "docker.io/library/$img"
+		"$KIND" load image-archive --name "$CLUSTER" "$archives/${img%%:*}.tar"
 	done
-	"$DOCKER" save -o "$archive" "${full[@]}"
-	"$KIND" load image-archive --name "$CLUSTER" "$archive"
-	rm -rf "$(dirname "$archive")"
+	rm -rf "$archives"
 fi
 
 # The Deployment's rollout, not `kubectl wait pod -l ...`, which fails at once
