@@ -105,6 +105,11 @@ do_start() {
   fi
   [ -x "$PG_BIN/pg_ctl" ] && command -v redis-server >/dev/null && [ -f "$KAFKA_HOME/.complete" ] \
     || "$ROOT/hack/install-servers.sh"
+  for p in "$PG_PORT" "$REDIS_PORT" "$KAFKA_PORT" "$KAFKA_CTRL_PORT"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      die "port $p is already in use by a process this script did not start (a server left over from an earlier run? see: ss -ltnp | grep :$p)"
+    fi
+  done
   mkdir -p "$STATE"
   DATA=$(mktemp -d "${TMPDIR:-/tmp}/bookstore-$profile-XXXXXX")
   chmod 755 "$DATA"

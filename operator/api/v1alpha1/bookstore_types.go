@@ -198,7 +198,7 @@ type PostgresSpec struct {
 // ManagedPostgres is a single-instance PostgreSQL StatefulSet run by the operator,
 // with a database and a user per service.
 type ManagedPostgres struct {
-	// +kubebuilder:default="postgres:17-alpine"
+	// +kubebuilder:default="postgres:15-alpine"
 	// +optional
 	Image string `json:"image,omitempty"`
 	// +optional
@@ -227,7 +227,7 @@ type RedisSpec struct {
 
 // ManagedRedis is a single Redis without persistence (revocations live as long as the tokens).
 type ManagedRedis struct {
-	// +kubebuilder:default="redis:8-alpine"
+	// +kubebuilder:default="redis:7.4-alpine"
 	// +optional
 	Image string `json:"image,omitempty"`
 	// +optional

@@ -26,8 +26,8 @@ import (
 // operator and have no second copy to keep in sync (docs/operator.md).
 
 const (
-	defaultPostgresImage = "postgres:17-alpine"
-	defaultRedisImage    = "redis:8-alpine"
+	defaultPostgresImage = "postgres:15-alpine"
+	defaultRedisImage    = "redis:7.4-alpine"
 	defaultKafkaImage    = "apache/kafka:4.4.0"
 )
 
