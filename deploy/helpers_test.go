@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/bookstore-platform/bookstore/internal/testenv"
 )
 
@@ -81,4 +83,16 @@ func contractVars(t *testing.T) map[string]bool {
 		}
 	}
 	return vars
+}
+
+// readSample decodes manifests/samples/bookstore.yaml into v.
+func readSample(t *testing.T, root string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, "manifests", "samples", "bookstore.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, v); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -113,13 +113,7 @@ func TestKindScripts(t *testing.T) {
 			} `json:"image"`
 		} `json:"spec"`
 	}
-	data, err := os.ReadFile(filepath.Join(root, "manifests", "samples", "bookstore.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(data, &sample); err != nil {
-		t.Fatal(err)
-	}
+	readSample(t, root, &sample)
 	tag := sample.Spec.Image.Tag
 	if tag == "" {
 		tag = sample.Spec.Version

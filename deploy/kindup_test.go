@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/bookstore-platform/bookstore/internal/testenv"
 )
 
@@ -170,13 +168,7 @@ func TestKindDocsURLs(t *testing.T) {
 			} `json:"ingress"`
 		} `json:"spec"`
 	}
-	data, err := os.ReadFile(filepath.Join(root, "manifests", "samples", "bookstore.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(data, &sample); err != nil {
-		t.Fatal(err)
-	}
+	readSample(t, root, &sample)
 	host := sample.Spec.Ingress.Host
 	doc, err := os.ReadFile(filepath.Join(root, "docs", "running.md"))
 	if err != nil {
