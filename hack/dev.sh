@@ -7,11 +7,14 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
-PORT=${BOOKSTORE_HTTP_PORT:-8080}
+# BOOKSTORE_PORT_OFFSET (default 0) shifts every port, as in hack/servers.sh, so two checkouts can run side by side.
+off=${BOOKSTORE_PORT_OFFSET:-0}
+[[ "$off" =~ ^[0-9]+$ ]] || die "BOOKSTORE_PORT_OFFSET must be a number, not '$off'"
+PORT=${BOOKSTORE_HTTP_PORT:-$((8080 + off))}
 DEV="$CACHE/dev"
 mkdir -p "$DEV/bin" "$DEV/logs" "$DEV/jwt"
 SERVICES=(user token inventory order)
-declare -A SVC_PORT=([user]=8091 [token]=8092 [inventory]=8093 [order]=8094)
+declare -A SVC_PORT=([user]=$((8091 + off)) [token]=$((8092 + off)) [inventory]=$((8093 + off)) [order]=$((8094 + off)))
 PIDS=()
 OWN_SERVERS=false
 
