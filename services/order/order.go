@@ -117,7 +117,7 @@ type createResponse struct {
 }
 
 func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
-	p, err := auth.MustPrincipal(r)
+	p, err := auth.RequestPrincipal(r)
 	if err != nil {
 		return err
 	}
@@ -265,7 +265,7 @@ func (s *Service) withItems(ctx context.Context, orders []Order) error {
 }
 
 func (s *Service) get(w http.ResponseWriter, r *http.Request) error {
-	p, err := auth.MustPrincipal(r)
+	p, err := auth.RequestPrincipal(r)
 	if err != nil {
 		return err
 	}
@@ -306,7 +306,7 @@ type listCursor struct {
 }
 
 func (s *Service) list(w http.ResponseWriter, r *http.Request) error {
-	p, err := auth.MustPrincipal(r)
+	p, err := auth.RequestPrincipal(r)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,7 @@ type historyCursor struct {
 
 // history lists the caller's ledger, newest first, with cursor pagination.
 func (s *Service) history(w http.ResponseWriter, r *http.Request) error {
-	p, err := auth.MustPrincipal(r)
+	p, err := auth.RequestPrincipal(r)
 	if err != nil {
 		return err
 	}

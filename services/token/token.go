@@ -61,7 +61,7 @@ type addResponse struct {
 }
 
 func (s *Service) add(w http.ResponseWriter, r *http.Request) error {
-	p, err := auth.MustPrincipal(r)
+	p, err := auth.RequestPrincipal(r)
 	if err != nil {
 		return err
 	}
@@ -114,7 +114,7 @@ type balanceResponse struct {
 }
 
 func (s *Service) balance(w http.ResponseWriter, r *http.Request) error {
-	p, err := auth.MustPrincipal(r)
+	p, err := auth.RequestPrincipal(r)
 	if err != nil {
 		return err
 	}

@@ -76,9 +76,9 @@ func hasRole(p Principal, roles []string) bool {
 	return false
 }
 
-// MustPrincipal returns the request's principal; handlers behind Require use
+// RequestPrincipal returns the request's principal; handlers behind Require use
 // it. Without one it returns a 401 error.
-func MustPrincipal(r *http.Request) (Principal, error) {
+func RequestPrincipal(r *http.Request) (Principal, error) {
 	p, ok := PrincipalFrom(r.Context())
 	if !ok {
 		return Principal{}, httpx.Unauthorized("not authenticated")
