@@ -256,7 +256,7 @@ func (c *Consumer) processBatch(ctx context.Context, kc *kafka.Consumer, batch [
 		}
 		h, ok := c.opts.Handlers[env.Type]
 		if !ok {
-			c.m.Consumed.WithLabelValues(c.opts.Name, env.Type, "ignored").Inc()
+			c.m.Consumed.WithLabelValues(c.opts.Name, typeLabel(env.Type), "ignored").Inc()
 			continue
 		}
 		items = append(items, batchItem{msg: msg, env: env, h: h})
@@ -367,7 +367,7 @@ func (c *Consumer) process(ctx context.Context, kc *kafka.Consumer, msg *kafka.M
 	}
 	h, ok := c.opts.Handlers[env.Type]
 	if !ok {
-		c.m.Consumed.WithLabelValues(c.opts.Name, env.Type, "ignored").Inc()
+		c.m.Consumed.WithLabelValues(c.opts.Name, typeLabel(env.Type), "ignored").Inc()
 		return c.store(kc, msg)
 	}
 	return c.processDecoded(ctx, kc, msg, env, h)
@@ -482,7 +482,7 @@ func (c *Consumer) deadLetter(ctx context.Context, msg *kafka.Message, typ strin
 		typ = "undecodable"
 	}
 	c.m.DeadLettered.WithLabelValues(c.opts.Name, topicOf(msg)).Inc()
-	c.m.Consumed.WithLabelValues(c.opts.Name, typ, "dead_lettered").Inc()
+	c.m.Consumed.WithLabelValues(c.opts.Name, typeLabel(typ), "dead_lettered").Inc()
 	c.log.Error("event dead-lettered", "type", typ, "topic", topicOf(msg),
 		"partition", msg.TopicPartition.Partition, "offset", msg.TopicPartition.Offset, "err", cause)
 	return nil

@@ -109,3 +109,20 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m.RelayLag = c.(prometheus.Histogram)
 	return m, nil
 }
+
+// knownTypes are the event types a metric label may name.
+var knownTypes = map[string]bool{
+	TypeUserLoggedOut: true, TypeOrderCreated: true, TypeOrderCompleted: true, TypeOrderFailed: true,
+	TypeStockReserved: true, TypeStockRejected: true, TypeStockReleased: true,
+	TypePaymentSucceeded: true, TypePaymentRejected: true, TypePaymentRefunded: true,
+	"undecodable": true,
+}
+
+// typeLabel bounds the type label: a message with a made-up type (anyone who
+// can produce to a topic controls it) counts as "other", so it adds no series.
+func typeLabel(typ string) string {
+	if knownTypes[typ] {
+		return typ
+	}
+	return "other"
+}

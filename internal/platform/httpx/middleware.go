@@ -64,8 +64,11 @@ type StackOptions struct {
 }
 
 // Stack wraps the router h with the middleware every service uses, outermost
-// first: request ID, access log + metrics, panic recovery, body limit,
-// request timeout. h should come from NewRouter so that routes are known.
+// first: request ID, access log + metrics, panic recovery, refusal of
+// non-standard methods (501), body limit, request timeout. h should come from
+// NewRouter so that routes are known. Metric labels and the logged method are
+// bounded: methods to the standard set + "other" (MethodLabel), routes to the
+// router's templates + "unmatched".
 func Stack(h http.Handler, o StackOptions) http.Handler {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
@@ -76,12 +79,12 @@ func Stack(h http.Handler, o StackOptions) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	inner := RejectUnknownMethods(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, o.MaxBodyBytes)
 		ctx, cancel := context.WithTimeout(r.Context(), o.RequestTimeout)
 		defer cancel()
 		h.ServeHTTP(w, r.WithContext(ctx))
-	})
+	}))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ri := &requestInfo{id: requestIDFrom(r), route: "unmatched"}
@@ -109,19 +112,20 @@ func Stack(h http.Handler, o StackOptions) http.Handler {
 			status = http.StatusOK
 		}
 		d := time.Since(start)
+		method := MethodLabel(r.Method)
 		if o.Observer != nil {
-			o.Observer.ObserveHTTP(r.Method, ri.route, status, d)
+			o.Observer.ObserveHTTP(method, ri.route, status, d)
 		}
 		level := slog.LevelInfo
 		switch {
-		case status >= 500:
+		case status >= 500 && status != http.StatusNotImplemented:
 			level = slog.LevelError
 		case status < 400 && slices.Contains(o.QuietRoutes, ri.route):
 			level = slog.LevelDebug
 		}
 		attrs := []slog.Attr{
 			slog.String("request_id", ri.id),
-			slog.String("method", r.Method),
+			slog.String("method", method),
 			slog.String("path", r.URL.Path),
 			slog.String("route", ri.route),
 			slog.Int("status", status),

@@ -13,6 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/bookstore-platform/bookstore/internal/platform/httpx"
 )
 
 // Metrics is the metric set of one service. Register extra collectors on
@@ -47,9 +49,16 @@ func New(service string) *Metrics {
 	return m
 }
 
-// ObserveHTTP records one finished request (httpx.Observer).
+// ObserveHTTP records one finished request (httpx.Observer). The method is
+// bounded again here (httpx.MethodLabel) and status codes outside 100..599
+// count as "other", so no caller can grow the series without limit; route
+// must be a router template or "unmatched" (httpx.Stack passes only those).
 func (m *Metrics) ObserveHTTP(method, route string, status int, d time.Duration) {
-	s := strconv.Itoa(status)
+	method = httpx.MethodLabel(method)
+	s := "other"
+	if status >= 100 && status <= 599 {
+		s = strconv.Itoa(status)
+	}
 	m.requests.WithLabelValues(method, route, s).Inc()
 	m.duration.WithLabelValues(method, route, s).Observe(d.Seconds())
 }
