@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/bookstore-platform/bookstore/internal/platform/httpx"
 )
 
 // Route sends requests whose path starts with Prefix to Upstream.
@@ -43,7 +45,8 @@ func Routes(upstreams map[string]string) ([]Route, error) {
 }
 
 // Handler returns the gateway's handler: the API routes, /docs/<service>/ (the service's
-// Swagger UI and OpenAPI document), /healthz, and a JSON 404 for anything else.
+// Swagger UI and OpenAPI document), /healthz, and a JSON 404 for anything else. A
+// request with a method outside the standard set is answered 501 and never forwarded.
 func Handler(routes []Route, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -64,7 +67,7 @@ func Handler(routes []Route, logger *slog.Logger) http.Handler {
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write([]byte(`{"error":{"code":"not_found","message":"no such route"}}`))
 	})
-	return accessLog(mux, logger)
+	return accessLog(httpx.RejectUnknownMethods(mux), logger)
 }
 
 func newProxy(rt Route, logger *slog.Logger) *httputil.ReverseProxy {
@@ -109,7 +112,7 @@ func accessLog(h http.Handler, logger *slog.Logger) http.Handler {
 		if strings.HasPrefix(r.URL.Path, "/docs/") && sw.status < 400 {
 			return
 		}
-		logger.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+		logger.InfoContext(r.Context(), "request", "method", httpx.MethodLabel(r.Method), "path", r.URL.Path,
 			"status", sw.status, "duration_ms", float64(time.Since(start).Microseconds())/1000)
 	})
 }
