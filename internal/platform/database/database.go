@@ -26,6 +26,13 @@ func Open(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 		cfg.MaxConns = 4
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
+	// pgxpool's default pings a connection idle for more than a second; a
+	// retry after a lost connection (Revalidate) pings every connection it
+	// is handed, so a pool full of connections a restarted server dropped
+	// yields a fresh one rather than the next dead one.
+	cfg.ShouldPing = func(ctx context.Context, p pgxpool.ShouldPingParams) bool {
+		return p.IdleDuration > time.Second || ctx.Value(revalidateKey{}) != nil
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database pool: %w", err)
@@ -37,6 +44,15 @@ func Open(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("ping database: %w", err)
 	}
 	return pool, nil
+}
+
+type revalidateKey struct{}
+
+// Revalidate returns ctx under which the pool pings every connection before
+// handing it out (see Open): for the one retry of a read whose connection
+// was lost.
+func Revalidate(ctx context.Context) context.Context {
+	return context.WithValue(ctx, revalidateKey{}, true)
 }
 
 // Migration is one SQL file.

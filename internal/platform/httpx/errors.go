@@ -12,12 +12,20 @@ package httpx
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/bookstore-platform/bookstore/internal/platform/database"
 )
+
+// RetryAfterSeconds is the Retry-After sent with every 503: dropped
+// connections and restarting dependencies are usually back within seconds.
+const RetryAfterSeconds = 1
 
 // Error codes sent in the "code" field.
 const (
@@ -113,8 +121,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if he.Status >= 500 || he.Err != nil {
 		noteError(r, err)
 	}
-	if he.Status == http.StatusUnauthorized {
+	switch he.Status {
+	case http.StatusUnauthorized:
 		w.Header().Set("WWW-Authenticate", `Bearer realm="bookstore"`)
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
 	}
 	var body ErrorBody
 	body.Error.Code, body.Error.Message = he.Code, he.Message
@@ -124,12 +135,35 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 // HandlerFunc is an http handler that returns an error, written by WriteError.
 type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler. A GET or HEAD whose handler failed
+// because a connection dropped (ConnectionLost) before anything was written
+// runs once more: the pool has discarded the broken connection, so the
+// retry gets a fresh one (a restarted or failed-over database, a backend
+// that was terminated).
 func (f HandlerFunc) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := f(w, r); err != nil {
+	tw := &trackingWriter{ResponseWriter: w}
+	err := f(tw, r)
+	if err != nil && !tw.wrote && (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		ConnectionLost(err) && r.Context().Err() == nil {
+		err = f(tw, r.WithContext(database.Revalidate(r.Context())))
+	}
+	if err != nil {
 		WriteError(w, r, err)
 	}
 }
+
+// trackingWriter remembers whether the handler started a response.
+type trackingWriter struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (t *trackingWriter) WriteHeader(code int) { t.wrote = true; t.ResponseWriter.WriteHeader(code) }
+func (t *trackingWriter) Write(b []byte) (int, error) {
+	t.wrote = true
+	return t.ResponseWriter.Write(b)
+}
+func (t *trackingWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 // Handle adapts f to http.Handler.
 func Handle(f func(w http.ResponseWriter, r *http.Request) error) http.Handler {
@@ -137,20 +171,41 @@ func Handle(f func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 }
 
 // dependencyDown reports whether err means that a dependency (the database,
-// another service) cannot be reached rather than a bug: a failed connect, a
-// network error, a connection the server closed or terminated (PostgreSQL
-// SQLSTATE class 08, 57P01-57P03). Those are 503, not 500.
+// another service) cannot be reached rather than a bug: a failed connect
+// (connection refused, too many connections) or a lost connection
+// (ConnectionLost). Those are 503, not 500.
 func dependencyDown(err error) bool {
 	var (
 		connect *pgconn.ConnectError
-		netErr  net.Error
 		pg      *pgconn.PgError
 	)
 	switch {
-	case errors.As(err, &connect), errors.As(err, &netErr):
+	case errors.As(err, &connect):
 		return true
+	case errors.As(err, &pg) && pg.Code == "53300": // too_many_connections
+		return true
+	}
+	return ConnectionLost(err)
+}
+
+// ConnectionLost reports whether err is a connection-level failure: the
+// network (reset, broken pipe, timeout), a connection that ended mid-reply
+// (EOF, unexpected EOF: the server process died, PostgreSQL shut down
+// immediately), one the pool had already closed, or PostgreSQL closing it
+// (SQLSTATE class 08; 57P01 admin shutdown or pg_terminate_backend, 57P02
+// crash shutdown, 57P03 cannot connect now). Nothing was applied that the
+// client could not retry: a transaction on a lost connection is rolled back.
+func ConnectionLost(err error) bool {
+	var (
+		netErr net.Error
+		pg     *pgconn.PgError
+	)
+	switch {
 	case errors.As(err, &pg):
 		return strings.HasPrefix(pg.Code, "08") || pg.Code == "57P01" || pg.Code == "57P02" || pg.Code == "57P03"
+	case errors.As(err, &netErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, pgconn.ErrConnClosed), errors.Is(err, net.ErrClosed):
+		return true
 	}
 	return pgconn.SafeToRetry(err) || pgconn.Timeout(err)
 }
