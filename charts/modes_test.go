@@ -155,6 +155,8 @@ func TestServiceRejectsBadValues(t *testing.T) {
 		{"unknown pull policy", `{image: {pullPolicy: Sometimes}}`, "pullPolicy"},
 		{"bad Kafka protocol", `{kafka: {securityProtocol: TLS}}`, "securityProtocol"},
 		{"Job suffix not a DNS label", `{migration: {nameSuffix: "Migrate_1"}}`, "nameSuffix"},
+		{"grace period inside the shutdown budget", `{shutdownDelay: 10s, shutdownTimeout: 1m, terminationGracePeriodSeconds: 60}`, "terminationGracePeriodSeconds"},
+		{"bad shutdown delay", `{shutdownDelay: soon}`, "shutdownDelay"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := render(t, "token", yamlValues(t, tc.values))

@@ -55,6 +55,11 @@ func TestServiceDefaults(t *testing.T) {
 				get(ctr, "securityContext", "allowPrivilegeEscalation") != false {
 				t.Errorf("not locked down: pod %v, container %v", get(dep, "spec", "template", "spec", "securityContext"), get(ctr, "securityContext"))
 			}
+			// Rolling upgrades drop nothing only if the kubelet waits for the
+			// whole drain: 5 s serving while unready + 20 s drain < grace.
+			if g := get(dep, "spec", "template", "spec", "terminationGracePeriodSeconds"); g != float64(30) {
+				t.Errorf("terminationGracePeriodSeconds = %v, want 30 (> 5s delay + 20s shutdown budget)", g)
+			}
 			if get(ctr, "resources", "requests", "cpu") == nil {
 				t.Errorf("no CPU request (the HPA needs it)")
 			}
@@ -65,6 +70,8 @@ func TestServiceDefaults(t *testing.T) {
 				"BOOKSTORE_REDIS_URL":           "secret:bookstore-redis/url",
 				"BOOKSTORE_KAFKA_BROKERS":       "secret:bookstore-kafka/brokers",
 				"BOOKSTORE_JWT_PUBLIC_KEY_FILE": "/etc/bookstore/jwt/public.pem",
+				"BOOKSTORE_SHUTDOWN_DELAY":      "5s",
+				"BOOKSTORE_SHUTDOWN_TIMEOUT":    "20s",
 			} {
 				if e[k] != v {
 					t.Errorf("env %s = %q, want %q", k, e[k], v)

@@ -42,6 +42,10 @@ spec:
       {{- end }}
     spec:
       {{- include "bookstore-lib.podCommon" . | nindent 6 }}
+      {{- $budget := addf (include "bookstore-lib.seconds" $v.shutdownDelay | float64) (include "bookstore-lib.seconds" $v.shutdownTimeout | float64) }}
+      {{- if le (float64 $v.terminationGracePeriodSeconds) $budget }}
+      {{- fail (printf "terminationGracePeriodSeconds (%v) must exceed shutdownDelay + shutdownTimeout (%vs): the kubelet would kill the pod mid-drain" $v.terminationGracePeriodSeconds $budget) }}
+      {{- end }}
       terminationGracePeriodSeconds: {{ $v.terminationGracePeriodSeconds }}
       {{- with $v.topologySpreadConstraints }}
       topologySpreadConstraints:

@@ -136,6 +136,8 @@ container is refused by server-side apply ("duplicate entries for key").
   value: {{ printf ":%v" $v.httpPort | quote }}
 - name: BOOKSTORE_LOG_LEVEL
   value: {{ $v.logLevel | quote }}
+- name: BOOKSTORE_SHUTDOWN_DELAY
+  value: {{ $v.shutdownDelay | quote }}
 - name: BOOKSTORE_SHUTDOWN_TIMEOUT
   value: {{ $v.shutdownTimeout | quote }}
 {{- include "bookstore-lib.envFrom" (dict "env" "BOOKSTORE_DATABASE_URL" "value" $v.database.url "secret" $v.database.existingSecret "required" true "what" "database") }}
@@ -237,4 +239,16 @@ tolerations:
 affinity:
 {{ toYaml . | indent 2 }}
 {{- end }}
+{{- end -}}
+
+{{/* Seconds in a Go duration string ("5s", "1m30s", "500ms"), as a float. */}}
+{{- define "bookstore-lib.seconds" -}}
+{{- $total := 0.0 -}}
+{{- range regexFindAll "[0-9.]+(ns|us|ms|s|m|h)" . -1 -}}
+{{- $unit := regexFind "(ns|us|ms|s|m|h)$" . -}}
+{{- $n := trimSuffix $unit . | float64 -}}
+{{- $mult := get (dict "h" 3600.0 "m" 60.0 "s" 1.0 "ms" 0.001 "us" 0.000001 "ns" 0.000000001) $unit -}}
+{{- $total = addf $total (mulf $n $mult) -}}
+{{- end -}}
+{{- $total -}}
 {{- end -}}

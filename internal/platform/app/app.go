@@ -29,9 +29,13 @@
 // httptest.NewServer), RunWorkers and Close.
 //
 // Shutdown order on SIGTERM/SIGINT (Run/Serve when ctx is done): /readyz
-// turns 503, the server stops accepting and drains in-flight requests (up to
-// BOOKSTORE_SHUTDOWN_TIMEOUT), then workers' context is canceled and they are
-// awaited (same limit), then Service.Close, Redis and the pool are closed.
+// turns 503 and the server keeps serving for BOOKSTORE_SHUTDOWN_DELAY (so
+// that the endpoint leaves the load balancer before it stops answering),
+// then it stops accepting and drains in-flight requests, then workers'
+// context is canceled and they are awaited (consumers commit the offsets of
+// what they applied), then Service.Close, Redis and the pool are closed.
+// Draining and stopping share one budget, BOOKSTORE_SHUTDOWN_TIMEOUT; the
+// grace period before SIGKILL must exceed delay + budget.
 // A worker returning an error (other than at shutdown) stops the process
 // with that error, so that the orchestrator restarts it.
 package app
@@ -287,16 +291,18 @@ func (a *App) RunWorkers(ctx context.Context) error {
 // fails), then shuts down in order (see the package doc) and closes the app.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	defer a.Close()
-	drain := a.deps.Config.ShutdownTimeout
+	cfg := a.deps.Config
 	srvCtx, stopServer := context.WithCancel(ctx)
 	defer stopServer()
 	workCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorkers()
 
 	workErr := make(chan error, 1)
+	workerFailed := make(chan struct{})
 	go func() {
 		err := a.RunWorkers(workCtx)
 		if err != nil {
+			close(workerFailed)
 			stopServer() // a failed worker takes the process down
 		}
 		workErr <- err
@@ -304,18 +310,35 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	a.deps.Logger.InfoContext(ctx, "http server listening", "addr", ln.Addr().String())
 	srv := httpx.NewServer(a.handler)
 	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
+	// SIGTERM: readiness turns false at once, the server keeps serving for
+	// ShutdownDelay (while the endpoint is taken out of rotation; keep-alive
+	// connections are told to close), then stops accepting and drains.
+	closeCtx, closeListener := context.WithCancel(context.WithoutCancel(ctx))
+	var deadline time.Time // written before closeListener, read after Serve returned
 	go func() {
 		<-srvCtx.Done()
 		a.draining.Store(true)
+		srv.SetKeepAlivesEnabled(false)
+		a.deps.Logger.InfoContext(ctx, "shutting down: not ready, serving on", "delay", cfg.ShutdownDelay)
+		select {
+		case <-time.After(cfg.ShutdownDelay):
+		case <-workerFailed:
+		}
+		deadline = time.Now().Add(cfg.ShutdownTimeout)
+		closeListener()
 	}()
-	serveErr := httpx.Serve(srvCtx, srv, ln, drain)
-	a.deps.Logger.InfoContext(ctx, "http server stopped; stopping workers")
+	serveErr := httpx.Serve(closeCtx, srv, ln, cfg.ShutdownTimeout)
+	stopServer() // a server that failed by itself also ends the process
+	<-closeCtx.Done()
+	if serveErr == nil {
+		a.deps.Logger.InfoContext(ctx, "http server drained; stopping workers")
+	}
 	stopWorkers()
 	var wErr error
 	select {
 	case wErr = <-workErr:
-	case <-time.After(drain):
-		wErr = fmt.Errorf("workers did not stop within %s", drain)
+	case <-time.After(max(time.Until(deadline), time.Second)):
+		wErr = fmt.Errorf("workers did not stop within %s", cfg.ShutdownTimeout)
 	}
 	return errors.Join(serveErr, wErr)
 }

@@ -95,6 +95,7 @@ func (e *Env) Config(t testing.TB, service string) config.Config {
 		cfg.JWTPrivateKey = e.Keys.Private
 	}
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.ShutdownDelay = 0 // no load balancer to leave in tests
 	return cfg
 }
 

@@ -38,6 +38,14 @@ type Config struct {
 	RedisURL        string
 	Kafka           Kafka
 	LogLevel        slog.Level
+	// ShutdownDelay: after SIGTERM, /readyz answers 503 while the server
+	// keeps serving for this long (load balancers and kube-proxy stop
+	// sending new requests), then it closes the listener.
+	ShutdownDelay time.Duration
+	// ShutdownTimeout is the budget of everything after the delay: draining
+	// in-flight requests, then stopping the workers (consumers commit what
+	// they applied), then closing. The orchestrator's grace period must
+	// exceed ShutdownDelay + ShutdownTimeout.
 	ShutdownTimeout time.Duration
 
 	// JWTPublicKey verifies tokens (all services). Nil when not configured;
@@ -124,6 +132,9 @@ func Load(service string, getenv func(string) string) (Config, error) {
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(get("BOOKSTORE_LOG_LEVEL", "info"))); err != nil {
 		bad("BOOKSTORE_LOG_LEVEL", err)
+	}
+	if c.ShutdownDelay, err = time.ParseDuration(get("BOOKSTORE_SHUTDOWN_DELAY", "5s")); err != nil || c.ShutdownDelay < 0 {
+		bad("BOOKSTORE_SHUTDOWN_DELAY", fmt.Errorf("not a duration >= 0: %q", get("BOOKSTORE_SHUTDOWN_DELAY", "5s")))
 	}
 	if c.ShutdownTimeout, err = positiveDuration(get("BOOKSTORE_SHUTDOWN_TIMEOUT", "20s")); err != nil {
 		bad("BOOKSTORE_SHUTDOWN_TIMEOUT", err)

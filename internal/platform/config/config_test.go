@@ -37,6 +37,7 @@ func TestInvalidValuesAreReportedByName(t *testing.T) {
 		{"BOOKSTORE_KAFKA_TOPIC_REPLICATION", "three"},
 		{"BOOKSTORE_LOG_LEVEL", "chatty"},
 		{"BOOKSTORE_SHUTDOWN_TIMEOUT", "20"},
+		{"BOOKSTORE_SHUTDOWN_DELAY", "-1s"},
 		{"BOOKSTORE_JWT_TTL", "-1m"},
 		{"BOOKSTORE_JWT_PUBLIC_KEY", "not a pem"},
 		{"BOOKSTORE_JWT_PRIVATE_KEY_FILE", "/no/such/file"},
