@@ -32,12 +32,12 @@ type Kafka struct {
 
 // Config is the validated configuration of one service process.
 type Config struct {
-	Service         string
-	HTTPAddr        string
-	DatabaseURL     string
-	RedisURL        string
-	Kafka           Kafka
-	LogLevel        slog.Level
+	Service     string
+	HTTPAddr    string
+	DatabaseURL string
+	RedisURL    string
+	Kafka       Kafka
+	LogLevel    slog.Level
 	// ShutdownDelay: after SIGTERM, /readyz answers 503 while the server
 	// keeps serving for this long (load balancers and kube-proxy stop
 	// sending new requests), then it closes the listener.
