@@ -20,7 +20,9 @@ const (
 	ConditionDegraded = "Degraded"
 )
 
-// Phase summarizes where a Bookstore is.
+// Phase summarizes where a Bookstore is: Pending while a Secret named in the
+// spec is missing or incomplete, Provisioning until the infrastructure is
+// ready, Migrating, Deploying, Ready, or Failed after a failed migration.
 // +kubebuilder:validation:Enum=Pending;Provisioning;Migrating;Deploying;Ready;Failed
 type Phase string
 
@@ -198,7 +200,7 @@ type PostgresSpec struct {
 // ManagedPostgres is a single-instance PostgreSQL StatefulSet run by the operator,
 // with a database and a user per service.
 type ManagedPostgres struct {
-	// +kubebuilder:default="postgres:15-alpine"
+	// +kubebuilder:default="postgres:15-bookworm"
 	// +optional
 	Image string `json:"image,omitempty"`
 	// +optional
@@ -227,7 +229,7 @@ type RedisSpec struct {
 
 // ManagedRedis is a single Redis without persistence (revocations live as long as the tokens).
 type ManagedRedis struct {
-	// +kubebuilder:default="redis:7.4-alpine"
+	// +kubebuilder:default="redis:7.4-bookworm"
 	// +optional
 	Image string `json:"image,omitempty"`
 	// +optional
@@ -344,7 +346,8 @@ type BookstoreStatus struct {
 	// +listMapKey=name
 	// +optional
 	Components []ComponentStatus `json:"components,omitempty"`
-	// URL is the entry point: the Ingress URL, else the in-cluster URL of the user service.
+	// URL is the entry point when an Ingress is enabled: its host, else the
+	// address its controller published; empty without an Ingress.
 	// +optional
 	URL string `json:"url,omitempty"`
 }

@@ -61,15 +61,8 @@ func TestServiceConfigContract(t *testing.T) {
 				}
 				secrets[name] = data
 			}
-			derived, err := managedSecrets(b, &corev1.Secret{Data: secrets[n.Credentials()]})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, u := range derived {
-				s := &corev1.Secret{}
-				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, s); err != nil {
-					t.Fatal(err)
-				}
+			for _, o := range render.DerivedSecrets(b, &corev1.Secret{Data: secrets[n.Credentials()]}) {
+				s := o.(*corev1.Secret)
 				secrets[s.Name] = s.Data
 			}
 
@@ -100,7 +93,7 @@ func TestServiceConfigContract(t *testing.T) {
 						if svc == "order" && !strings.HasPrefix(cfg.InventoryURL, "http://"+n.Service("inventory")+":") {
 							t.Errorf("%s: inventory URL %q", d.Name, cfg.InventoryURL)
 						}
-						if got, want := cfg.Kafka.TopicReplication, int(render.KafkaReplicas(&b.Spec)); got != want {
+						if got, want := cfg.Kafka.TopicReplication, int(b.Spec.Kafka.ManagedSpec().Nodes()); got != want {
 							t.Errorf("%s: topic replication %d with %d Kafka nodes", d.Name, got, want)
 						}
 					case "Job":

@@ -22,21 +22,46 @@ import (
 // updated, rotated or pruned by it.
 const GeneratedLabel = "bookstore.dev/generated"
 
-// credentialKeys are the keys of the generated credentials Secret.
-func credentialKeys() []string {
-	keys := []string{"postgres-password", "redis-password"}
-	for _, svc := range render.Services() {
-		keys = append(keys, "postgres-"+svc+"-password")
-	}
-	return keys
-}
-
 func randomHex(n int) (string, error) {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("random: %w", err)
 	}
 	return hex.EncodeToString(b), nil
+}
+
+// ensureSecrets creates the generated Secrets that do not exist yet and
+// returns the infrastructure credentials (nil when nothing is managed).
+func (r *BookstoreReconciler) ensureSecrets(ctx context.Context, b *v1alpha1.Bookstore) (*corev1.Secret, error) {
+	type generated struct {
+		name, what string
+		owned      bool
+		gen        func() (map[string][]byte, error)
+	}
+	var want []generated
+	if b.ManagesInfrastructure() {
+		want = append(want, generated{b.GeneratedCredentialsSecretName(), "the infrastructure passwords", b.CredentialsOwned(), genCredentials})
+	}
+	if b.GeneratesJWTSecret() {
+		want = append(want, generated{b.GeneratedJWTSecretName(), "an Ed25519 key pair", true, genJWT})
+	}
+	if b.GeneratesAdminSecret() {
+		want = append(want, generated{b.GeneratedAdminSecretName(), "the admin account", true, genAdmin})
+	}
+	var creds *corev1.Secret
+	for _, g := range want {
+		s, created, err := r.ensureGenerated(ctx, b, g.name, g.owned, g.gen)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "SecretGenerated", "Generate", "generated Secret %s with %s", g.name, g.what)
+		}
+		if g.name == b.GeneratedCredentialsSecretName() {
+			creds = s
+		}
+	}
+	return creds, nil
 }
 
 // ensureGenerated creates the Secret name with data from gen when it does not
@@ -84,7 +109,7 @@ func (r *BookstoreReconciler) ensureGenerated(ctx context.Context, b *v1alpha1.B
 
 func genCredentials() (map[string][]byte, error) {
 	data := map[string][]byte{}
-	for _, k := range credentialKeys() {
+	for _, k := range render.CredentialKeys() {
 		p, err := randomHex(16)
 		if err != nil {
 			return nil, err

@@ -1,4 +1,4 @@
-package controller
+package render_test
 
 import (
 	"context"
@@ -15,7 +15,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/bookstore-platform/bookstore/internal/testenv"
 	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
@@ -44,9 +43,9 @@ func TestPostgresInitScript(t *testing.T) {
 	defer cancel()
 
 	b := &v1alpha1.Bookstore{ObjectMeta: metav1.ObjectMeta{Name: "pg", Namespace: "ns"}}
-	data, err := genCredentials()
-	if err != nil {
-		t.Fatal(err)
+	data := map[string][]byte{}
+	for i, k := range render.CredentialKeys() {
+		data[k] = []byte(fmt.Sprintf("pw-%d-%d", i, time.Now().UnixNano()))
 	}
 	creds := &corev1.Secret{Data: data}
 	dir := t.TempDir()
@@ -56,7 +55,7 @@ func TestPostgresInitScript(t *testing.T) {
 		}
 	}
 	script := filepath.Join(dir, "init.sh")
-	if err := os.WriteFile(script, []byte(postgresInitScript()), 0o700); err != nil {
+	if err := os.WriteFile(script, []byte(render.PostgresInitScript()), 0o700); err != nil {
 		t.Fatal(err)
 	}
 
@@ -70,7 +69,7 @@ func TestPostgresInitScript(t *testing.T) {
 		}
 		defer c.Close(context.Background())
 		for _, svc := range render.Services() {
-			id := pgx.Identifier{postgresDatabase(svc)}.Sanitize()
+			id := pgx.Identifier{render.PostgresDatabase(svc)}.Sanitize()
 			if _, err := c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+id+" WITH (FORCE)"); err != nil {
 				t.Errorf("cleanup: %v", err)
 			}
@@ -93,20 +92,13 @@ func TestPostgresInitScript(t *testing.T) {
 		t.Fatalf("init script: %v\n%s", err, out)
 	}
 
-	secrets, err := managedSecrets(b, creds)
-	if err != nil {
-		t.Fatal(err)
-	}
+	secrets := render.DerivedSecrets(b, creds)
 	n := render.Names{Bookstore: b.Name}
 	for _, svc := range render.Services() {
 		var derived string
 		for _, s := range secrets {
 			if s.GetName() == n.DatabaseSecret(svc) {
-				sec := &corev1.Secret{}
-				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(s.Object, sec); err != nil {
-					t.Fatal(err)
-				}
-				derived = string(sec.Data["url"])
+				derived = string(s.(*corev1.Secret).Data["url"])
 			}
 		}
 		u, err := url.Parse(derived)
@@ -125,7 +117,7 @@ func TestPostgresInitScript(t *testing.T) {
 		if err := c.QueryRow(ctx, "SELECT current_user, current_database()").Scan(&user, &db); err != nil {
 			t.Fatal(err)
 		}
-		if user != postgresDatabase(svc) || db != postgresDatabase(svc) {
+		if user != render.PostgresDatabase(svc) || db != render.PostgresDatabase(svc) {
 			t.Errorf("%s: connected as %s to %s", svc, user, db)
 		}
 		if _, err := c.Exec(ctx, "CREATE TABLE owned (id int)"); err != nil {
@@ -151,19 +143,15 @@ func TestManagedKafka(t *testing.T) {
 				ObjectMeta: metav1.ObjectMeta{Name: "k", Namespace: "ns", UID: "6f1c3a52-9d0e-4d7b-a1a8-0c9f1e2d3b4a"},
 				Spec:       v1alpha1.BookstoreSpec{Version: "1", Kafka: v1alpha1.KafkaSpec{Managed: &v1alpha1.ManagedKafka{Replicas: tc.replicas}}},
 			}
-			objs, err := managedKafka(b)
-			if err != nil {
-				t.Fatal(err)
-			}
+			objs := render.ManagedKafka(b)
 			sts := &appsv1.StatefulSet{}
 			svc := &corev1.Service{}
 			for _, o := range objs {
-				var target any = svc
-				if o.GetKind() == "StatefulSet" {
-					target = sts
-				}
-				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, target); err != nil {
-					t.Fatal(err)
+				switch o := o.(type) {
+				case *appsv1.StatefulSet:
+					sts = o
+				case *corev1.Service:
+					svc = o
 				}
 			}
 			if *sts.Spec.Replicas != tc.replicas || sts.Spec.PodManagementPolicy != appsv1.ParallelPodManagement || sts.Spec.ServiceName != svc.Name {
@@ -186,7 +174,7 @@ func TestManagedKafka(t *testing.T) {
 			if id := env["CLUSTER_ID"]; len(id) != 22 {
 				t.Errorf("CLUSTER_ID %q is not 22 characters of base64", id)
 			}
-			brokers := render.Names{Bookstore: b.Name}.KafkaBrokers(b.Namespace, render.KafkaReplicas(&b.Spec))
+			brokers := render.Names{Bookstore: b.Name}.KafkaBrokers(b.Namespace, b.Spec.Kafka.ManagedSpec().Nodes())
 			if got := len(strings.Split(brokers, ",")); got != tc.brokerCount {
 				t.Errorf("brokers %q", brokers)
 			}
