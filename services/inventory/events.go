@@ -19,16 +19,8 @@ import (
 // inventory topic through the outbox, and consumes logouts.
 func Events(c eventbus.Config) app.Builder {
 	topics := c.TopicsOf()
-	h := &saga{topics: topics}
-	return eventbus.Builder(eventbus.Spec{
-		Service:  "inventory",
-		Produces: []string{topics.Inventory},
-		Consumes: []string{topics.Orders, topics.Users},
-		Handlers: map[string]events.Handler{
-			events.TypeOrderCreated: h.reserve,
-			events.TypeOrderFailed:  h.release,
-		},
-	}, c)
+	s := &saga{topics: topics}
+	return eventbus.Builder(eventbus.Participant(topics, "inventory", topics.Inventory, s.reserve, s.release), c)
 }
 
 type saga struct{ topics events.Topics }
@@ -37,24 +29,10 @@ type saga struct{ topics events.Topics }
 // rows are locked in id order (no deadlock between concurrent orders), the
 // decision is made on the locked amounts, so stock never goes below zero
 // and of two orders for the last copy exactly one wins.
-func (s *saga) reserve(ctx context.Context, tx pgx.Tx, env events.Envelope) error {
-	var e events.OrderCreated
-	if err := env.Decode(&e); err != nil {
-		return err
-	}
-	if err := events.CheckIDs(e.OrderID); err != nil {
-		return err
-	}
-	if len(e.Items) == 0 {
-		return events.Permanent(fmt.Errorf("order %s has no items", e.OrderID))
-	}
-	want := map[string]int64{}
+func (s *saga) reserve(ctx context.Context, tx pgx.Tx, e events.OrderCreated) error {
+	want := map[string]int64{} // validated: every book id parses, every quantity > 0
 	for _, it := range e.Items {
-		id, err := uuid.Parse(it.BookID)
-		if err != nil || it.Quantity <= 0 {
-			return events.Permanent(fmt.Errorf("order %s: invalid item %+v", e.OrderID, it))
-		}
-		want[id.String()] += it.Quantity
+		want[uuid.MustParse(it.BookID).String()] += it.Quantity
 	}
 	ids := make([]string, 0, len(want))
 	for id := range want {
@@ -129,14 +107,7 @@ func (s *saga) reserve(ctx context.Context, tx pgx.Tx, env events.Envelope) erro
 // release gives back the reservation of a failed order, once (unique
 // (order_id, book_id, 'release')). A book deleted meanwhile has nothing to
 // give back to.
-func (s *saga) release(ctx context.Context, tx pgx.Tx, env events.Envelope) error {
-	var e events.OrderFailed
-	if err := env.Decode(&e); err != nil {
-		return err
-	}
-	if err := events.CheckIDs(e.OrderID); err != nil {
-		return err
-	}
+func (s *saga) release(ctx context.Context, tx pgx.Tx, e events.OrderFailed) error {
 	rows, err := tx.Query(ctx, `
 		INSERT INTO stock_ledger (book_id, order_id, delta, kind)
 		SELECT book_id, order_id, -delta, 'release' FROM stock_ledger WHERE order_id = $1 AND kind = 'reserve'

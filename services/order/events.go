@@ -55,14 +55,10 @@ const reasonSep = "; "
 // outcome returns the handler of one outcome event type T of step st: of
 // reads the order id and the rejection reason ("" = success) from the event.
 func outcome[T any](s *saga, st step, of func(T) (orderID, reason string)) events.Handler {
-	return func(ctx context.Context, tx pgx.Tx, env events.Envelope) error {
-		var e T
-		if err := env.Decode(&e); err != nil {
-			return err
-		}
+	return events.On(func(ctx context.Context, tx pgx.Tx, e T) error {
 		orderID, reason := of(e)
 		return s.record(ctx, tx, orderID, st, reason)
-	}
+	})
 }
 
 // rejected is the reason of a rejection, fallback when the event gave none.
@@ -86,10 +82,7 @@ const (
 // serializes the two outcomes, which arrive concurrently from two topics:
 // no update is lost and the decision is taken exactly once.
 func (s *saga) record(ctx context.Context, tx pgx.Tx, orderID string, st step, reason string) error {
-	if err := events.CheckIDs(orderID); err != nil {
-		return err
-	}
-	id := uuid.MustParse(orderID)
+	id := uuid.MustParse(orderID) // validated by events.On
 	// One statement: UPDATE takes the row lock, and under READ COMMITTED a
 	// concurrent update of the same order makes this one wait and then
 	// re-evaluate WHERE and SET on the committed row — so the two outcomes

@@ -18,16 +18,8 @@ import (
 // consumes logouts.
 func Events(c eventbus.Config) app.Builder {
 	topics := c.TopicsOf()
-	h := &saga{topics: topics}
-	return eventbus.Builder(eventbus.Spec{
-		Service:  "token",
-		Produces: []string{topics.Payments},
-		Consumes: []string{topics.Orders, topics.Users},
-		Handlers: map[string]events.Handler{
-			events.TypeOrderCreated: h.charge,
-			events.TypeOrderFailed:  h.refund,
-		},
-	}, c)
+	s := &saga{topics: topics}
+	return eventbus.Builder(eventbus.Participant(topics, "token", topics.Payments, s.charge, s.refund), c)
 }
 
 type saga struct{ topics events.Topics }
@@ -36,17 +28,7 @@ type saga struct{ topics events.Topics }
 // and never below zero: UPDATE ... WHERE balance >= total. The charge is
 // recorded in the ledger under unique (order_id, 'charge'), so an order is
 // charged at most once whatever is redelivered.
-func (s *saga) charge(ctx context.Context, tx pgx.Tx, env events.Envelope) error {
-	var e events.OrderCreated
-	if err := env.Decode(&e); err != nil {
-		return err
-	}
-	if err := events.CheckIDs(e.OrderID, e.UserID); err != nil {
-		return err
-	}
-	if e.TotalPrice < 0 {
-		return events.Permanent(fmt.Errorf("order %s: negative total %d", e.OrderID, e.TotalPrice))
-	}
+func (s *saga) charge(ctx context.Context, tx pgx.Tx, e events.OrderCreated) error {
 	// Charge and ledger row in one statement; the NOT EXISTS makes a second
 	// charge of one order impossible even under another event id.
 	var balance int64
@@ -95,14 +77,7 @@ func (s *saga) charge(ctx context.Context, tx pgx.Tx, env events.Envelope) error
 // was not refunded yet (unique (order_id, 'refund')). OrderFailed follows
 // OrderCreated on the same partition, so the charge (if any) is already
 // recorded when it arrives.
-func (s *saga) refund(ctx context.Context, tx pgx.Tx, env events.Envelope) error {
-	var e events.OrderFailed
-	if err := env.Decode(&e); err != nil {
-		return err
-	}
-	if err := events.CheckIDs(e.OrderID); err != nil {
-		return err
-	}
+func (s *saga) refund(ctx context.Context, tx pgx.Tx, e events.OrderFailed) error {
 	var (
 		userID string
 		amount int64

@@ -59,6 +59,25 @@ type Spec struct {
 	Concurrency int
 }
 
+// Participant is the spec of a service that takes one step of the order
+// saga: it does its step on OrderCreated and compensates it on OrderFailed
+// (both from the orders topic), consumes logouts, and publishes its outcomes
+// on produces.
+func Participant(topics events.Topics, service, produces string,
+	do func(ctx context.Context, tx pgx.Tx, e events.OrderCreated) error,
+	undo func(ctx context.Context, tx pgx.Tx, e events.OrderFailed) error,
+) Spec {
+	return Spec{
+		Service:  service,
+		Produces: []string{produces},
+		Consumes: []string{topics.Orders, topics.Users},
+		Handlers: map[string]events.Handler{
+			events.TypeOrderCreated: events.On(do),
+			events.TypeOrderFailed:  events.On(undo),
+		},
+	}
+}
+
 // Builder returns the app builder adding the event machinery of spec.
 func Builder(spec Spec, c Config) app.Builder {
 	return func(ctx context.Context, d app.Deps) (app.Service, error) {
@@ -111,7 +130,7 @@ func Builder(spec Spec, c Config) app.Builder {
 		run := func(ctx context.Context) error {
 			// Topics first: relay and consumer need them. Kafka being down
 			// at start is retried, not fatal; /readyz says so meanwhile.
-			b := time.Duration(0)
+			b := events.NewBackoff(200*time.Millisecond, 5*time.Second)
 			for {
 				err := prod.EnsureTopics(ctx, d.Config.Kafka, ensure...)
 				if err == nil {
@@ -120,12 +139,10 @@ func Builder(spec Spec, c Config) app.Builder {
 				if ctx.Err() != nil {
 					return nil
 				}
-				b = min(max(2*b, 200*time.Millisecond), 5*time.Second)
-				log.Warn("ensure topics failed, retrying", "err", err, "backoff", b)
-				select {
-				case <-ctx.Done():
+				wait := b.Next()
+				log.Warn("ensure topics failed, retrying", "err", err, "backoff", wait)
+				if !events.Sleep(ctx, wait) {
 					return nil
-				case <-time.After(b):
 				}
 			}
 			topicsReady.Store(true)
@@ -178,17 +195,10 @@ type Revoker interface {
 // the revocation into this service's Redis (idempotent; a Redis failure is
 // retried).
 func RevokeOnLogout(r Revoker) events.Handler {
-	return func(ctx context.Context, _ pgx.Tx, env events.Envelope) error {
-		var e events.UserLoggedOut
-		if err := env.Decode(&e); err != nil {
-			return err
-		}
-		if e.JTI == "" {
-			return events.Permanent(errors.New("UserLoggedOut without jti"))
-		}
+	return events.On(func(ctx context.Context, _ pgx.Tx, e events.UserLoggedOut) error {
 		if err := r.Revoke(ctx, e.JTI, e.ExpiresAt); err != nil {
 			return fmt.Errorf("revoke %s: %w", e.JTI, err)
 		}
 		return nil
-	}
+	})
 }

@@ -6,32 +6,38 @@ import (
 	"time"
 )
 
-// backoff is capped exponential backoff with jitter.
-type backoff struct {
-	min, max, cur time.Duration
+// Backoff is capped exponential backoff with jitter: Next returns Min, then
+// twice the previous delay up to Max, each spread by ±10 % (so it may
+// exceed Max by a tenth) so that replicas do not retry in lockstep. The
+// consumer, the relay and the event bus retry with it.
+type Backoff struct {
+	Min, Max time.Duration
+	cur      time.Duration
 }
 
-func newBackoff(min, max time.Duration) *backoff { return &backoff{min: min, max: max} }
+// NewBackoff returns a backoff from min to max.
+func NewBackoff(min, max time.Duration) *Backoff { return &Backoff{Min: min, Max: max} }
 
-func (b *backoff) next() time.Duration {
+// Next returns the delay before the next attempt.
+func (b *Backoff) Next() time.Duration {
 	if b.cur == 0 {
-		b.cur = b.min
+		b.cur = b.Min
 	} else {
-		b.cur *= 2
-		if b.cur > b.max {
-			b.cur = b.max
-		}
+		b.cur = min(2*b.cur, b.Max)
 	}
-	// ±20% jitter so replicas do not retry in lockstep.
-	j := time.Duration(rand.Int64N(int64(b.cur)/5+1)) - b.cur/10
-	return b.cur + j
+	spread := int64(b.cur) / 5 // the jitter's full width: ±10 %
+	if spread <= 0 {
+		return b.cur
+	}
+	return b.cur + time.Duration(rand.Int64N(spread+1)-spread/2)
 }
 
-func (b *backoff) reset() { b.cur = 0 }
+// Reset starts the sequence again at Min (after a success).
+func (b *Backoff) Reset() { b.cur = 0 }
 
-// sleep waits d or until ctx is done; it reports whether the full time
+// Sleep waits d or until ctx is done; it reports whether the full time
 // elapsed.
-func sleep(ctx context.Context, d time.Duration) bool {
+func Sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
