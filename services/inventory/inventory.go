@@ -32,6 +32,7 @@ const (
 	DefaultLimit = 20
 	MaxLimit     = 100
 	MaxIDs       = 100
+	MaxQuery     = 200 // bytes of the q search filter
 	MaxValue     = 1_000_000_000
 	maxText      = 500
 )
@@ -165,8 +166,14 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		q += ` AND id = ANY($3)`
 		args = append(args, ids)
+		q += fmt.Sprintf(` AND id = ANY($%d)`, len(args))
+	}
+	if term, ok, err := searchTerm(r); err != nil {
+		return err
+	} else if ok {
+		args = append(args, term)
+		q += fmt.Sprintf(` AND (title ILIKE $%d ESCAPE '\' OR author ILIKE $%d ESCAPE '\')`, len(args), len(args))
 	}
 	q += ` ORDER BY id LIMIT $2`
 	rows, err := s.pool.Query(r.Context(), q, args...)
@@ -181,6 +188,19 @@ func (s *Service) list(w http.ResponseWriter, r *http.Request) error {
 		return listCursor{After: uuid.MustParse(last.BookID)}
 	}))
 	return nil
+}
+
+// searchTerm is the ILIKE pattern of the q filter (title or author contains q, case
+// insensitive; % and _ match themselves).
+func searchTerm(r *http.Request) (string, bool, error) {
+	v := strings.TrimSpace(r.URL.Query().Get("q"))
+	if v == "" {
+		return "", false, nil
+	}
+	if len(v) > MaxQuery {
+		return "", false, httpx.BadRequest(fmt.Sprintf("q may be at most %d bytes", MaxQuery))
+	}
+	return "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(v) + "%", true, nil
 }
 
 // parseIDs parses the ids filter: comma-separated and/or repeated.

@@ -190,7 +190,20 @@ func TestListPaginationAndIDs(t *testing.T) {
 	if len(list.Items) != 2 || list.Items[0].BookID != ids[1] || list.Items[1].BookID != ids[5] || list.Items[1].Price != 5 {
 		t.Fatalf("ids filter gave %+v", list.Items)
 	}
-	for _, bad := range []string{"limit=0", "limit=101", "limit=x", "cursor=%25%25", "ids=nope", "ids="} {
+	// q searches title and author, case-insensitive; % is a literal character.
+	dune := f.create(t, "Dune 100% edition", 7, 1)
+	for q, want := range map[string][]string{"book 3": {ids[3]}, "DUNE": {dune}, "100%": {dune}, "%": {dune}, "0%": {dune}, "nothing like it": nil} {
+		var found inventory.BookList
+		f.srv.Get(t, "/api/books?"+url.Values{"q": {q}}.Encode(), f.user).Expect(t, 200).JSON(t, &found)
+		var got []string
+		for _, b := range found.Items {
+			got = append(got, b.BookID)
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("q=%q found %v, want %v", q, got, want)
+		}
+	}
+	for _, bad := range []string{"limit=0", "limit=101", "limit=x", "cursor=%25%25", "ids=nope", "ids=", "q=" + strings.Repeat("x", 201)} {
 		f.srv.Get(t, "/api/books?"+bad, f.user).Expect(t, 400)
 	}
 	// An empty catalogue page has an empty array, not null.
