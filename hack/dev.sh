@@ -88,7 +88,7 @@ wait_port 127.0.0.1 "$PORT" 10 || die "the gateway is not listening on $PORT (se
 
 cat <<INFO
 
-  Bookstore is running: http://127.0.0.1:$PORT
+  Bookstore is running: http://127.0.0.1:$PORT   (the storefront; log in with the admin account below)
     API:        /api/users  /api/tokens  /api/books  /api/orders
     Swagger UI: http://127.0.0.1:$PORT/docs/user/swagger/   .../docs/token/swagger/   .../docs/inventory/swagger/   .../docs/order/swagger/
     Admin:      $BOOKSTORE_ADMIN_EMAIL / $BOOKSTORE_ADMIN_PASSWORD   (dev values; override with BOOKSTORE_ADMIN_EMAIL/PASSWORD)

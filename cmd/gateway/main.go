@@ -1,5 +1,6 @@
 // Command gateway is the single entry point of `make dev` and docker-compose: it routes
-// /api/users, /api/tokens, /api/books and /api/orders to the services like the Ingress.
+// /api/users, /api/tokens, /api/books and /api/orders to the services like the Ingress,
+// and serves the storefront (package storefront) at /.
 //
 // Environment: BOOKSTORE_HTTP_ADDR (default :8080) and BOOKSTORE_GATEWAY_{USER,TOKEN,
 // INVENTORY,ORDER}_URL (defaults: the `make dev` ports 8091..8094 on 127.0.0.1).
@@ -20,6 +21,7 @@ import (
 
 	"github.com/bookstore-platform/bookstore/internal/gateway"
 	"github.com/bookstore-platform/bookstore/internal/platform/httpx"
+	"github.com/bookstore-platform/bookstore/internal/storefront"
 )
 
 func main() {
@@ -62,6 +64,10 @@ func run(logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	site, err := storefront.New()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	addr := env("BOOKSTORE_HTTP_ADDR", ":8080")
@@ -73,5 +79,5 @@ func run(logger *slog.Logger) error {
 		logger.Info("route", "prefix", rt.Prefix, "upstream", rt.Upstream.String())
 	}
 	logger.Info("gateway listening", "addr", ln.Addr().String())
-	return httpx.Serve(ctx, httpx.NewServer(gateway.Handler(routes, logger)), ln, 20*time.Second)
+	return httpx.Serve(ctx, httpx.NewServer(storefront.Mount(site, gateway.Handler(routes, logger))), ln, 20*time.Second)
 }
