@@ -7,6 +7,12 @@ cd "$ROOT"
 
 t0=$SECONDS
 "$ROOT/hack/install-servers.sh"
+# The storefront's browser test (services/e2e/storefront_test.go) drives Debian's Chromium
+# headless; without it that test skips (and fails with CI=true).
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ]; then apt_install chromium
+  else log "chromium is not installed: the storefront's browser test will skip (sudo apt-get install chromium)"; fi
+fi
 "$ROOT/hack/install-tools.sh" >&2
 "$ROOT/hack/install-k8s.sh" >&2
 log "tools and servers installed in $((SECONDS - t0))s"
