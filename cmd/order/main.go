@@ -8,4 +8,6 @@ import (
 	"github.com/bookstore-platform/bookstore/services/order"
 )
 
-func main() { app.Main("order", order.Build(order.Options{}), order.Events(eventbus.Config{})) }
+func main() {
+	app.Main("order", order.Build(order.Options{}), order.Events(eventbus.Config{}), order.Deadlines(order.DeadlineOptions{}))
+}

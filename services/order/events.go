@@ -107,7 +107,8 @@ func (s *saga) record(ctx context.Context, tx pgx.Tx, orderID string, st step, r
 			              ELSE o.status END,
 			version = o.version + 1,
 			updated_at = now()
-		WHERE o.id = $1 AND NOT CASE WHEN $2 THEN o.is_payment_processed ELSE o.is_inventory_processed END
+		WHERE o.id = $1 AND o.status = 'Pending'
+		  AND NOT CASE WHEN $2 THEN o.is_payment_processed ELSE o.is_inventory_processed END
 		RETURNING o.user_id::text, o.status, o.is_payment_processed, o.is_inventory_processed, o.fail_reason, o.total_price`,
 		id, isPayment, reason, reasonSep).Scan(&userID, &status, &paid, &stocked, &failReason, &total)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -120,7 +121,7 @@ func (s *saga) record(ctx context.Context, tx pgx.Tx, orderID string, st step, r
 			// an outcome for an unknown order can never apply.
 			return events.Permanent(fmt.Errorf("outcome for unknown order %s", orderID))
 		}
-		return nil // this step's outcome is already recorded
+		return nil // this step's outcome is already recorded, or the order is final (deadline)
 	}
 	if err != nil {
 		return fmt.Errorf("record outcome: %w", err)

@@ -59,6 +59,10 @@ type Config struct {
 	AdminEmail    string
 	AdminPassword string
 
+	// OrderDeadline: the order service fails an order still Pending this
+	// long after it was placed (and compensates it).
+	OrderDeadline time.Duration
+
 	// InventoryURL is the base URL the order service uses to look up book prices.
 	InventoryURL string
 }
@@ -138,6 +142,9 @@ func Load(service string, getenv func(string) string) (Config, error) {
 	}
 	if c.ShutdownTimeout, err = positiveDuration(get("BOOKSTORE_SHUTDOWN_TIMEOUT", "20s")); err != nil {
 		bad("BOOKSTORE_SHUTDOWN_TIMEOUT", err)
+	}
+	if c.OrderDeadline, err = positiveDuration(get("BOOKSTORE_ORDER_DEADLINE", "2m")); err != nil {
+		bad("BOOKSTORE_ORDER_DEADLINE", err)
 	}
 	if c.JWTTTL, err = positiveDuration(get("BOOKSTORE_JWT_TTL", "15m")); err != nil {
 		bad("BOOKSTORE_JWT_TTL", err)
