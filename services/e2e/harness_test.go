@@ -22,6 +22,7 @@ import (
 	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
 	"github.com/bookstore-platform/bookstore/internal/platform/events"
 	"github.com/bookstore-platform/bookstore/internal/platform/events/eventstest"
+	"github.com/bookstore-platform/bookstore/internal/storefront"
 	"github.com/bookstore-platform/bookstore/internal/testenv"
 	"github.com/bookstore-platform/bookstore/services/inventory"
 	"github.com/bookstore-platform/bookstore/services/order"
@@ -129,7 +130,7 @@ func newSystem(t *testing.T, opts ...option) *system {
 func (s *system) builders(name string, c eventbus.Config) []app.Builder {
 	switch name {
 	case "user":
-		return []app.Builder{user.Build(user.Options{Topics: &s.topics, BcryptCost: 4}), user.Events(c)}
+		return []app.Builder{user.Build(user.Options{Topics: &s.topics, BcryptCost: 4}), user.Events(c), storefront.Build()}
 	case "token":
 		return []app.Builder{token.Build(), token.Events(c)}
 	case "inventory":

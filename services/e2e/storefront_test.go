@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -37,6 +38,11 @@ func TestStorefrontInBrowser(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Security-Policy") != storefront.CSP {
 		t.Fatalf("GET / = %d, CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
+	}
+	// The user service serves the same page (the Ingress and HTTPRoutes route / there),
+	// and nothing internal besides.
+	if viaGateway, viaUser := body(t, base+"/"), body(t, s.svc("user").URL+"/"); viaGateway != viaUser {
+		t.Error("the user service serves another page than the gateway")
 	}
 	b.do("open the store", chromedp.Navigate(base+"/"))
 	b.waitFor("login form", fmt.Sprintf(`!!document.querySelector(%q)`, loginForm))
@@ -203,6 +209,20 @@ func noTokenInPage(t *testing.T, b *browser) {
 	if f := eval[found](b, "token exposure", js); f.Storage != 0 || f.Cookie != "" || len(f.Globals) != 0 || f.HTML {
 		t.Errorf("the token is readable by page script: %+v", f)
 	}
+}
+
+func body(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d %v", url, resp.StatusCode, err)
+	}
+	return string(b)
 }
 
 func getStatus(t *testing.T, url, token string) int {
