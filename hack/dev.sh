@@ -56,6 +56,11 @@ export BOOKSTORE_JWT_PUBLIC_KEY_FILE="$DEV/jwt/public.pem"
 export BOOKSTORE_ADMIN_EMAIL="${BOOKSTORE_ADMIN_EMAIL:-admin@bookstore.local}"
 export BOOKSTORE_ADMIN_PASSWORD="${BOOKSTORE_ADMIN_PASSWORD:-admin-dev-password}"
 export BOOKSTORE_INVENTORY_URL="http://127.0.0.1:${SVC_PORT[inventory]}"
+# The gateway (127.0.0.1) sets X-Forwarded-For; every dev client is on loopback, so the
+# per-client login/register limits are raised for `make bench` (per-account ones stay).
+export BOOKSTORE_TRUSTED_PROXIES="${BOOKSTORE_TRUSTED_PROXIES:-127.0.0.1}"
+export BOOKSTORE_LOGIN_LIMIT_CLIENT="${BOOKSTORE_LOGIN_LIMIT_CLIENT:-1000/1m}"
+export BOOKSTORE_REGISTER_LIMIT_CLIENT="${BOOKSTORE_REGISTER_LIMIT_CLIENT:-1000/1m}"
 
 for s in "${SERVICES[@]}"; do
   db="bookstore_$s"

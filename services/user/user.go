@@ -58,6 +58,7 @@ type Service struct {
 	// dummyHash is compared against when the email is unknown, so that
 	// unknown email and wrong password take the same time.
 	dummyHash []byte
+	guard     *guard
 }
 
 // Build returns the app builder of the user service. At start it ensures the
@@ -104,6 +105,7 @@ func New(d app.Deps, opts Options) (*Service, error) {
 		cost:      cost,
 		log:       d.Logger,
 		dummyHash: dummy,
+		guard:     newGuard(d.Redis, d.Config.Limits),
 	}, nil
 }
 
@@ -159,7 +161,16 @@ func (s *Service) register(w http.ResponseWriter, r *http.Request) error {
 	if err := checkPassword(in.Password); err != nil {
 		return err
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), s.cost)
+	if err := s.guard.admit(w, r, s.guard.registerClient, s.guard.registerAccount, in.Email); err != nil {
+		return err
+	}
+	var hash []byte
+	var err error
+	if busy := s.guard.bcrypt(r.Context(), w, func() {
+		hash, err = bcrypt.GenerateFromPassword([]byte(in.Password), s.cost)
+	}); busy != nil {
+		return busy
+	}
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
@@ -189,6 +200,9 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) error {
 	if err := httpx.DecodeJSON(r, &in); err != nil {
 		return err
 	}
+	if err := s.guard.admit(w, r, s.guard.loginClient, s.guard.loginAccount, in.Email); err != nil {
+		return err
+	}
 	var (
 		id    uuid.UUID
 		email string
@@ -199,14 +213,28 @@ func (s *Service) login(w http.ResponseWriter, r *http.Request) error {
 		strings.TrimSpace(in.Email)).Scan(&id, &email, &hash, &role)
 	badCredentials := httpx.Unauthorized("invalid email or password")
 	if errors.Is(err, pgx.ErrNoRows) {
-		_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(in.Password))
+		if busy := s.guard.bcrypt(r.Context(), w, func() {
+			_ = bcrypt.CompareHashAndPassword(s.dummyHash, []byte(in.Password))
+		}); busy != nil {
+			return busy
+		}
 		return badCredentials
 	}
 	if err != nil {
 		return fmt.Errorf("find user: %w", err)
 	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(in.Password)) != nil {
+	var mismatch error
+	if busy := s.guard.bcrypt(r.Context(), w, func() {
+		mismatch = bcrypt.CompareHashAndPassword([]byte(hash), []byte(in.Password))
+	}); busy != nil {
+		return busy
+	}
+	if mismatch != nil {
 		return badCredentials
+	}
+	// A successful login does not count against the account's limit.
+	if err := s.guard.loginAccount.Give(r.Context(), accountKey(in.Email)); err != nil {
+		s.log.WarnContext(r.Context(), "rate limit: cannot return the attempt", "error", err)
 	}
 	tok, claims, err := s.signer.Sign(id.String(), role)
 	if err != nil {

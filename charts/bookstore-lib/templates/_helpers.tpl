@@ -182,6 +182,10 @@ container is refused by server-side apply ("duplicate entries for key").
       name: {{ $v.admin.existingSecret }}
       key: {{ $v.admin.passwordKey | default "password" }}
 {{- end }}
+{{- with $v.trustedProxies }}
+- name: BOOKSTORE_TRUSTED_PROXIES
+  value: {{ . | quote }}
+{{- end }}
 {{- if hasKey $v "inventoryURL" }}
 - name: BOOKSTORE_INVENTORY_URL
   value: {{ $v.inventoryURL | default (printf "http://%s:%v" (include "bookstore-lib.fullnameFor" (dict "root" . "name" "inventory")) $v.service.port) | quote }}

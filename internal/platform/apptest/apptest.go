@@ -23,6 +23,7 @@ import (
 	"github.com/bookstore-platform/bookstore/internal/platform/auth"
 	"github.com/bookstore-platform/bookstore/internal/platform/config"
 	"github.com/bookstore-platform/bookstore/internal/platform/database"
+	"github.com/bookstore-platform/bookstore/internal/platform/ratelimit"
 	"github.com/bookstore-platform/bookstore/internal/testenv"
 	"github.com/bookstore-platform/bookstore/migrations"
 )
@@ -96,6 +97,10 @@ func (e *Env) Config(t testing.TB, service string) config.Config {
 	}
 	cfg.ShutdownTimeout = 5 * time.Second
 	cfg.ShutdownDelay = 0 // no load balancer to leave in tests
+	// Every test process shares one Redis and comes from 127.0.0.1: the
+	// attempt limits are off unless a test sets them (services/user tests them).
+	cfg.Limits.LoginAccount, cfg.Limits.LoginClient = ratelimit.Rate{}, ratelimit.Rate{}
+	cfg.Limits.RegisterAccount, cfg.Limits.RegisterClient = ratelimit.Rate{}, ratelimit.Rate{}
 	return cfg
 }
 

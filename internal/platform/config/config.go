@@ -65,6 +65,9 @@ type Config struct {
 
 	// InventoryURL is the base URL the order service uses to look up book prices.
 	InventoryURL string
+
+	// Limits bound login and register (user service).
+	Limits Limits
 }
 
 // FromEnv is Load with os.Getenv.
@@ -127,6 +130,7 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		}
 		c.Kafka.Brokers = append(c.Kafka.Brokers, b)
 	}
+	c.Limits = loadLimits(get, bad)
 	var err error
 	if c.Kafka.TopicPartitions, err = positiveInt(get("BOOKSTORE_KAFKA_TOPIC_PARTITIONS", "3")); err != nil {
 		bad("BOOKSTORE_KAFKA_TOPIC_PARTITIONS", err)
