@@ -18,12 +18,12 @@ var services = []string{"user", "token", "inventory", "order"}
 
 // loadCompose loads a compose file the way `docker compose` does (compose-go,
 // schema validation, interpolation, normalization, resolved paths), with an
-// empty environment so the file's own defaults apply.
-func loadCompose(t *testing.T, file string) (*types.Project, error) {
+// environment of env ("NAME=value") only, so the file's own defaults apply.
+func loadCompose(t *testing.T, file string, env ...string) (*types.Project, error) {
 	t.Helper()
 	opts, err := cli.NewProjectOptions([]string{file},
 		cli.WithWorkingDirectory(testenv.RepoRoot(t)),
-		cli.WithEnv(nil),
+		cli.WithEnv(env),
 		cli.WithResolvedPaths(true),
 	)
 	if err != nil {
@@ -34,7 +34,7 @@ func loadCompose(t *testing.T, file string) (*types.Project, error) {
 
 func TestComposeFile(t *testing.T) {
 	root := testenv.RepoRoot(t)
-	p, err := loadCompose(t, filepath.Join(root, "docker-compose.yml"))
+	p, err := loadCompose(t, filepath.Join(root, "docker-compose.yml"), "BOOKSTORE_ADMIN_PASSWORD=from-the-environment")
 	if err != nil {
 		t.Fatalf("docker compose would refuse docker-compose.yml: %v", err)
 	}
@@ -124,8 +124,11 @@ func TestComposeFile(t *testing.T) {
 		if !bins["gateway"] || !slices.Equal(gw.Command, types.ShellCommand{"/usr/local/bin/gateway"}) {
 			t.Errorf("command %v", gw.Command)
 		}
-		if len(gw.Ports) != 1 || gw.Ports[0].Target != 8080 || gw.Ports[0].Published != "8080" {
-			t.Errorf("ports %+v, want 8080:8080", gw.Ports)
+		if len(gw.Ports) != 1 || gw.Ports[0].Target != 8080 || gw.Ports[0].Published != "8080" || gw.Ports[0].HostIP != "127.0.0.1" {
+			t.Errorf("ports %+v, want 127.0.0.1:8080:8080", gw.Ports)
+		}
+		if pw := p.Services["user"].Environment["BOOKSTORE_ADMIN_PASSWORD"]; pw == nil || *pw != "from-the-environment" {
+			t.Errorf("admin password %v, want the one from the environment", deref(pw))
 		}
 		for _, s := range services {
 			key := "BOOKSTORE_GATEWAY_" + strings.ToUpper(s) + "_URL"
@@ -172,6 +175,14 @@ func TestComposeFile(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Without BOOKSTORE_ADMIN_PASSWORD compose refuses to start, naming it.
+func TestComposeRequiresTheAdminPassword(t *testing.T) {
+	_, err := loadCompose(t, filepath.Join(testenv.RepoRoot(t), "docker-compose.yml"))
+	if err == nil || !strings.Contains(err.Error(), "set BOOKSTORE_ADMIN_PASSWORD") {
+		t.Fatalf("loaded without the admin password: %v", err)
+	}
 }
 
 // The loader really validates: a file docker compose would reject is rejected here.
