@@ -22,7 +22,8 @@ const (
 // headless Chromium through the entry point: an admin adds a book; a shopper registers,
 // tops up, orders it and sees Completed and the new balance; ordering the last copy again
 // fails with the reason; a revoked session and a logout both end at the login page and
-// the old token is refused; the admin edits and restocks; the phone-width layout. Every
+// the old token is refused; the admin edits and restocks; the phone-width layout, where a
+// shopper without tokens is warned and the order fails for the balance. Every
 // view passes axe-core without serious or critical violations. Screenshots of each step
 // go to .cache/screenshots/. Budget: 3 minutes (about 20 s on a quiet 2-core machine).
 func TestStorefrontInBrowser(t *testing.T) {
@@ -188,6 +189,22 @@ func TestStorefrontInBrowser(t *testing.T) {
 	}
 	b.axe("books on a phone")
 	b.screenshot("phone")
+
+	// On the phone, a new shopper without tokens is warned in the basket, and the order
+	// fails for the balance, saying so.
+	b.button("Log out")
+	b.fill(registerForm+` input[name="email"]`, "broke@example.com")
+	b.fill(registerForm+` input[name="password"]`, "broke-password")
+	b.button("Create account")
+	b.waitText("#balance", "Balance: 0 tokens")
+	b.link("Books")
+	b.button("Add “Dune” to basket")
+	b.link("Basket (1)")
+	b.waitText("[role=alert]", "Insufficient balance")
+	b.button("Place order for 25 tokens")
+	b.waitText("#order-status", "Reason: insufficient balance")
+	b.axe("order failed for the balance on a phone")
+	b.screenshot("phone-insufficient-balance")
 }
 
 // noTokenInPage: the session token is in no storage, cookie, global or markup.
