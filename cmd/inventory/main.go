@@ -6,7 +6,10 @@ package main
 import (
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
 	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
+	"github.com/bookstore-platform/bookstore/internal/platform/retention"
 	"github.com/bookstore-platform/bookstore/services/inventory"
 )
 
-func main() { app.Main("inventory", inventory.Build(), inventory.Events(eventbus.Config{})) }
+func main() {
+	app.Main("inventory", inventory.Build(), inventory.Events(eventbus.Config{}), retention.Builder(retention.Inbox))
+}

@@ -5,9 +5,10 @@ package main
 import (
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
 	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
+	"github.com/bookstore-platform/bookstore/internal/platform/retention"
 	"github.com/bookstore-platform/bookstore/services/order"
 )
 
 func main() {
-	app.Main("order", order.Build(order.Options{}), order.Events(eventbus.Config{}), order.Deadlines(order.DeadlineOptions{}))
+	app.Main("order", order.Build(order.Options{}), order.Events(eventbus.Config{}), order.Deadlines(order.DeadlineOptions{}), retention.Builder(retention.Inbox, retention.IdempotencyKeys))
 }

@@ -5,7 +5,10 @@ package main
 import (
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
 	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
+	"github.com/bookstore-platform/bookstore/internal/platform/retention"
 	"github.com/bookstore-platform/bookstore/services/token"
 )
 
-func main() { app.Main("token", token.Build(), token.Events(eventbus.Config{})) }
+func main() {
+	app.Main("token", token.Build(), token.Events(eventbus.Config{}), retention.Builder(retention.Inbox, retention.IdempotencyKeys))
+}

@@ -7,10 +7,11 @@ package main
 import (
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
 	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
+	"github.com/bookstore-platform/bookstore/internal/platform/retention"
 	"github.com/bookstore-platform/bookstore/internal/storefront"
 	"github.com/bookstore-platform/bookstore/services/user"
 )
 
 func main() {
-	app.Main("user", user.Build(user.Options{}), user.Events(eventbus.Config{}), storefront.Build())
+	app.Main("user", user.Build(user.Options{}), user.Events(eventbus.Config{}), storefront.Build(), retention.Builder(retention.Inbox))
 }

@@ -59,6 +59,10 @@ type Config struct {
 	AdminEmail    string
 	AdminPassword string
 
+	// DedupRetention: inbox and Idempotency-Key rows older than this are
+	// purged (internal/platform/retention).
+	DedupRetention time.Duration
+
 	// OrderDeadline: the order service fails an order still Pending this
 	// long after it was placed (and compensates it).
 	OrderDeadline time.Duration
@@ -146,6 +150,11 @@ func Load(service string, getenv func(string) string) (Config, error) {
 	}
 	if c.ShutdownTimeout, err = positiveDuration(get("BOOKSTORE_SHUTDOWN_TIMEOUT", "20s")); err != nil {
 		bad("BOOKSTORE_SHUTDOWN_TIMEOUT", err)
+	}
+	if c.DedupRetention, err = positiveDuration(get("BOOKSTORE_DEDUP_RETENTION", "192h")); err != nil {
+		bad("BOOKSTORE_DEDUP_RETENTION", err)
+	} else if c.DedupRetention < 24*time.Hour {
+		bad("BOOKSTORE_DEDUP_RETENTION", fmt.Errorf("%s is inside the 24h Idempotency-Key window", c.DedupRetention))
 	}
 	if c.OrderDeadline, err = positiveDuration(get("BOOKSTORE_ORDER_DEADLINE", "2m")); err != nil {
 		bad("BOOKSTORE_ORDER_DEADLINE", err)

@@ -3,6 +3,7 @@ package database_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -68,8 +69,17 @@ func TestMigrateServicesFromEmptyAndIdempotent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(applied) < 2 || applied[0] != "common/0001_outbox_inbox" || applied[len(applied)-1] != service+"/0001_init" {
-				t.Fatalf("applied %v, want common/0001_outbox_inbox first and %s/0001_init last", applied, service)
+			all, err := database.Migrations(migrations.FS, service)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var files []string
+			for _, m := range all {
+				files = append(files, m.Version)
+			}
+			if len(applied) < 2 || applied[0] != "common/0001_outbox_inbox" || applied[len(applied)-1] != files[len(files)-1] ||
+				!slices.Equal(applied, files) || !strings.HasPrefix(files[len(files)-1], service+"/") {
+				t.Fatalf("applied %v, want every file, common/ first and %s/ last: %v", applied, service, files)
 			}
 			for _, table := range append(want, "outbox", "inbox") {
 				if !tableExists(t, pool, table) {
