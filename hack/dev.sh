@@ -2,7 +2,8 @@
 # `make dev`: the whole system as local processes, no Docker needed.
 # Starts PostgreSQL, Redis and Kafka (KRaft), creates one database per service, runs the
 # migrations (`<service> migrate`), starts the four services and the gateway on
-# http://127.0.0.1:${BOOKSTORE_HTTP_PORT:-8080}. Ctrl-C stops everything.
+# http://127.0.0.1:${BOOKSTORE_HTTP_PORT:-8080}. A service that dies is restarted with a
+# backoff (and a log line). Ctrl-C stops everything.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -71,16 +72,41 @@ for s in "${SERVICES[@]}"; do
 done
 log "migrations applied"
 
+# supervise NAME CMD...: runs CMD (output to logs/NAME.log) and, like Kubernetes and compose,
+# restarts it when it dies, with a log line and a backoff of 1 s doubling to 30 s (back to 1 s
+# after a minute of running). TERM (Ctrl-C, cleanup) stops the command and its supervisor.
+supervise() {
+  local name=$1; shift
+  (
+    child=0
+    trap 'kill -TERM "$child" 2>/dev/null; wait "$child" 2>/dev/null; exit 0' TERM INT
+    backoff=1
+    while true; do
+      started=$SECONDS
+      "$@" >>"$DEV/logs/$name.log" 2>&1 &
+      child=$!
+      wait "$child" && rc=0 || rc=$?
+      [ $((SECONDS - started)) -ge 60 ] && backoff=1
+      log "$name exited with status $rc; restarting it in ${backoff}s (see $DEV/logs/$name.log)"
+      sleep "$backoff" &
+      child=$!
+      wait "$child" || true
+      backoff=$((backoff * 2 > 30 ? 30 : backoff * 2))
+    done
+  ) &
+  PIDS+=($!)
+}
+
+# No load balancer in front of the dev processes: stop at once on Ctrl-C (see BOOKSTORE_SHUTDOWN_DELAY).
+export BOOKSTORE_SHUTDOWN_DELAY="${BOOKSTORE_SHUTDOWN_DELAY:-0s}"
 for s in "${SERVICES[@]}"; do
   extra=()
   [ "$s" = user ] && extra=(BOOKSTORE_JWT_PRIVATE_KEY_FILE="$DEV/jwt/private.pem")
-  env BOOKSTORE_HTTP_ADDR="127.0.0.1:${SVC_PORT[$s]}" \
+  supervise "$s" env BOOKSTORE_HTTP_ADDR="127.0.0.1:${SVC_PORT[$s]}" \
     BOOKSTORE_DATABASE_URL="postgres://postgres@127.0.0.1:$BOOKSTORE_PG_PORT/bookstore_$s?sslmode=disable" \
-    "${extra[@]}" "$DEV/bin/$s" >>"$DEV/logs/$s.log" 2>&1 &
-  PIDS+=($!)
+    "${extra[@]}" "$DEV/bin/$s"
 done
-BOOKSTORE_HTTP_ADDR="127.0.0.1:$PORT" "$DEV/bin/gateway" >>"$DEV/logs/gateway.log" 2>&1 &
-PIDS+=($!)
+supervise gateway env BOOKSTORE_HTTP_ADDR="127.0.0.1:$PORT" "$DEV/bin/gateway"
 
 for s in "${SERVICES[@]}"; do
   deadline=$((SECONDS + 60))
@@ -104,6 +130,5 @@ cat <<INFO
   Ctrl-C stops everything.
 INFO
 
-# Stop everything when any service dies, or on Ctrl-C.
-wait -n "${PIDS[@]}" || true
-log "a process exited; see $DEV/logs/"
+# A process that dies is restarted by its supervisor; Ctrl-C stops everything.
+wait "${PIDS[@]}" || true

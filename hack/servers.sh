@@ -41,7 +41,9 @@ start_postgres() {
 }
 
 start_redis() {
-  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+  # AOF (fsync every second): revoked token ids survive a Redis crash or restart; every
+  # deployment path runs Redis this way (docker-compose.yml, the operator's managed Redis).
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec \
     --daemonize yes --pidfile "$STATE/redis.pid" --logfile "$DATA/redis.log" --dir "$DATA" \
     || die "redis-server did not start (see $DATA/redis.log)"
   wait_port 127.0.0.1 "$REDIS_PORT" 10 || die "Redis is not listening on $REDIS_PORT"

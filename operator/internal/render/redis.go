@@ -14,7 +14,9 @@ import (
 const redisUID = 999
 
 // ManagedRedis returns the Service and Deployment of the managed Redis
-// (no persistence: it only holds revoked token ids until they expire).
+// (append-only file on the pod's volume, fsync every second: revoked token
+// ids survive a Redis crash and container restart; they expire with their
+// tokens).
 func ManagedRedis(b *v1alpha1.Bookstore) []client.Object {
 	c := newComponent(b, "redis")
 	m := b.Spec.Redis.ManagedSpec()
@@ -24,7 +26,7 @@ func ManagedRedis(b *v1alpha1.Bookstore) []client.Object {
 	pod := c.pod(redisUID, nil, corev1.Container{
 		Name:  "redis",
 		Image: m.ImageOrDefault(),
-		Args:  []string{"--requirepass", "$(REDIS_PASSWORD)", "--save", "", "--appendonly", "no"},
+		Args:  []string{"--requirepass", "$(REDIS_PASSWORD)", "--save", "", "--appendonly", "yes", "--appendfsync", "everysec"},
 		Env:   []corev1.EnvVar{c.credential("REDIS_PASSWORD", RedisPasswordKey)},
 		Ports: []corev1.ContainerPort{containerPort("redis", 6379)},
 		ReadinessProbe: &corev1.Probe{
