@@ -106,7 +106,10 @@ for s in "${SERVICES[@]}"; do
     BOOKSTORE_DATABASE_URL="postgres://postgres@127.0.0.1:$BOOKSTORE_PG_PORT/bookstore_$s?sslmode=disable" \
     "${extra[@]}" "$DEV/bin/$s"
 done
-supervise gateway env BOOKSTORE_HTTP_ADDR="127.0.0.1:$PORT" "$DEV/bin/gateway"
+supervise gateway env BOOKSTORE_HTTP_ADDR="127.0.0.1:$PORT" \
+  BOOKSTORE_GATEWAY_USER_URL="http://127.0.0.1:${SVC_PORT[user]}" BOOKSTORE_GATEWAY_TOKEN_URL="http://127.0.0.1:${SVC_PORT[token]}" \
+  BOOKSTORE_GATEWAY_INVENTORY_URL="http://127.0.0.1:${SVC_PORT[inventory]}" BOOKSTORE_GATEWAY_ORDER_URL="http://127.0.0.1:${SVC_PORT[order]}" \
+  "$DEV/bin/gateway"
 
 for s in "${SERVICES[@]}"; do
   deadline=$((SECONDS + 60))
