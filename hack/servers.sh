@@ -33,8 +33,13 @@ start_postgres() {
   as_postgres "$PG_BIN/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --no-instructions >"$DATA/initdb.log" 2>&1 \
     || die "initdb failed (see $DATA/initdb.log)"
   local extra=()
-  # Tests throw their data away: durability settings off make them faster. `make dev` keeps them on.
-  [ "$profile" = test ] && extra=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
+  # Tests throw their data away: durability settings off make them faster.
+  # `make dev` keeps them on and loads pg_stat_statements, which `make bench` reads (statements per order).
+  if [ "$profile" = test ]; then
+    extra=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
+  else
+    extra=(-c shared_preload_libraries=pg_stat_statements)
+  fi
   as_postgres "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 30 start -o \
     "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $dir -c max_connections=400 -c shared_buffers=256MB ${extra[*]}" >/dev/null \
     || die "PostgreSQL did not start (see $dir/server.log)"

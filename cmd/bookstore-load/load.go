@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -29,6 +30,8 @@ type options struct {
 	Auto           bool
 	Poll           time.Duration
 	PollMax        time.Duration
+	Wait           time.Duration
+	CPUPids        []procGroup
 	Warmup         time.Duration
 	PgbenchDSN     string
 	PgbenchClients int
@@ -161,6 +164,7 @@ type result struct {
 	status  string
 	latency time.Duration // placed (before POST) → final status observed
 	server  time.Duration // order's updatedAt − createdAt (server clock)
+	reqs    int           // HTTP requests the client made for this order
 	err     error
 }
 
@@ -170,7 +174,9 @@ type orderView struct {
 	UpdatedAt time.Time `json:"updatedAt"`
 }
 
-// placeAndWait places one order and polls it until it is final.
+// placeAndWait places one order and reads it until it is final: with
+// o.Wait > 0 by long polls (GET /api/orders/{id}?wait=, answered when the
+// order is decided), else by polling with a doubling delay.
 func placeAndWait(ctx context.Context, a *api, f *fixture, o options) result {
 	u := f.users[rand.IntN(len(f.users))]
 	ids := make([]string, o.BooksPerOrder)
@@ -182,25 +188,33 @@ func placeAndWait(ctx context.Context, a *api, f *fixture, o options) result {
 		OrderID string `json:"orderId"`
 	}
 	if err := a.do(ctx, http.MethodPost, "/api/orders", u.token, map[string]any{"bookIds": ids}, &placed); err != nil {
-		return result{err: err}
+		return result{err: err, reqs: 1}
 	}
+	path := "/api/orders/" + placed.OrderID
+	if o.Wait > 0 {
+		path += "?wait=" + o.Wait.String()
+	}
+	reqs := 1
 	delay := o.Poll
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		select {
-		case <-ctx.Done():
-			return result{err: ctx.Err()}
-		case <-time.After(delay):
+		if o.Wait <= 0 || reqs > 1 { // a long poll that answered Pending: the server's limit or deadline
+			select {
+			case <-ctx.Done():
+				return result{err: ctx.Err(), reqs: reqs}
+			case <-time.After(delay):
+			}
 		}
 		var v orderView
-		if err := a.do(ctx, http.MethodGet, "/api/orders/"+placed.OrderID, u.token, nil, &v); err != nil {
-			return result{err: err}
+		reqs++
+		if err := a.do(ctx, http.MethodGet, path, u.token, nil, &v); err != nil {
+			return result{err: err, reqs: reqs}
 		}
 		if v.Status != "Pending" {
-			return result{status: v.Status, latency: time.Since(start), server: v.UpdatedAt.Sub(v.CreatedAt)}
+			return result{status: v.Status, latency: time.Since(start), server: v.UpdatedAt.Sub(v.CreatedAt), reqs: reqs}
 		}
 		if time.Now().After(deadline) {
-			return result{status: "Pending", err: errors.New("still Pending after 30s")}
+			return result{status: "Pending", err: errors.New("still Pending after 30s"), reqs: reqs}
 		}
 		delay = min(2*delay, o.PollMax)
 	}
@@ -313,6 +327,13 @@ func (p *phase) report(w io.Writer) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
 	fmt.Fprintf(w, "\n== %s (%s, %s)\n", p.name, mode, p.elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "orders: %d completed, %d failed, %d errors\n", p.completed, p.failed, p.errors)
+	reqs, most := 0, 0
+	for _, r := range p.results {
+		reqs, most = reqs+r.reqs, max(most, r.reqs)
+	}
+	if len(p.results) > 0 {
+		fmt.Fprintf(w, "HTTP requests per order (client): mean %.2f, max %d\n", float64(reqs)/float64(len(p.results)), most)
+	}
 	fmt.Fprintf(w, "completed orders/s: %.1f\n", p.completedPerSec())
 	fmt.Fprintf(w, "placed→final (client, incl. polling): p50 %s  p95 %s  p99 %s  max %s\n",
 		ms(percentile(client, .50)), ms(percentile(client, .95)), ms(percentile(client, .99)), ms(percentile(client, 1)))
@@ -339,11 +360,30 @@ func run(ctx context.Context, o options, log *slog.Logger, out io.Writer) error 
 		log.Info("warming up", "for", o.Warmup)
 		runPhase(ctx, a, f, o, "warm-up", 0, o.Warmup)
 	}
+	groups := append([]procGroup{{Label: "load", PID: os.Getpid()}}, o.CPUPids...)
+	// The first phase is measured for CPU and PostgreSQL work per order:
+	// from its start until its last order is final (the backlog drained).
+	var cpu0, cpu1 cpuSample
+	var pg0, pg1 pgSample
+	var pgErr error
+	first := func(name string, rate float64) *phase {
+		if o.PgbenchDSN != "" {
+			pg0, pgErr = samplePG(ctx, o.PgbenchDSN)
+		}
+		cpu0 = sampleCPU(groups)
+		p := runPhase(ctx, a, f, o, name, rate, o.Duration)
+		cpu1 = sampleCPU(groups)
+		if o.PgbenchDSN != "" && pgErr == nil {
+			time.Sleep(time.Second) // let the backends flush their statistics
+			pg1, pgErr = samplePG(ctx, o.PgbenchDSN)
+		}
+		return p
+	}
 	var phases []*phase
 	switch {
 	case o.Auto:
 		log.Info("phase 1: flat out", "for", o.Duration, "concurrency", o.Concurrency)
-		max := runPhase(ctx, a, f, o, "maximum", 0, o.Duration)
+		max := first("maximum", 0)
 		phases = append(phases, max)
 		half := max.completedPerSec() / 2
 		if half < 1 {
@@ -351,13 +391,14 @@ func run(ctx context.Context, o options, log *slog.Logger, out io.Writer) error 
 		}
 		log.Info("phase 2: half the maximum rate", "rate", fmt.Sprintf("%.1f/s", half), "for", o.Duration)
 		// Below saturation, poll every -poll so the client-side latency is
-		// accurate to that step (the extra GETs are affordable here).
+		// accurate to that step (the extra GETs are affordable here); long
+		// polls (-wait) need no such care.
 		fine := o
 		fine.PollMax = o.Poll
 		phases = append(phases, runPhase(ctx, a, f, fine, "half of maximum", half, o.Duration))
 	default:
 		log.Info("placing orders", "for", o.Duration, "rate", o.Rate, "concurrency", o.Concurrency)
-		phases = append(phases, runPhase(ctx, a, f, o, "run", o.Rate, o.Duration))
+		phases = append(phases, first("run", o.Rate))
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -365,16 +406,25 @@ func run(ctx context.Context, o options, log *slog.Logger, out io.Writer) error 
 	for _, p := range phases {
 		p.report(out)
 	}
-	if o.PgbenchDSN == "" {
-		return nil
+	tps := 0.0
+	if o.PgbenchDSN != "" {
+		log.Info("pgbench simple-update", "for", o.Duration, "clients", o.PgbenchClients)
+		if tps, err = pgbench(ctx, o); err != nil {
+			return fmt.Errorf("pgbench: %w", err)
+		}
+		fmt.Fprintf(out, "\n== pgbench -b simple-update -c %d, %s\ntps: %.0f\n", o.PgbenchClients, o.Duration, tps)
 	}
-	log.Info("pgbench simple-update", "for", o.Duration, "clients", o.PgbenchClients)
-	tps, err := pgbench(ctx, o)
-	if err != nil {
-		return fmt.Errorf("pgbench: %w", err)
+	// The figures of the goal come last.
+	fmt.Fprintf(out, "\n== per completed order (%s phase)\n", phases[0].name)
+	if pgErr != nil {
+		fmt.Fprintf(out, "PostgreSQL statistics unavailable: %v\n", pgErr)
+	} else if o.PgbenchDSN != "" {
+		pgReport(out, pg0, pg1, phases[0].completed)
 	}
-	fmt.Fprintf(out, "\n== pgbench -b simple-update -c %d, %s\ntps: %.0f\n", o.PgbenchClients, o.Duration, tps)
-	best := phases[0].completedPerSec()
-	fmt.Fprintf(out, "completed orders/s ÷ pgbench tps = %.2f (target ≥ 0.5)\n", best/tps)
+	cpuReport(out, cpu0, cpu1, phases[0].completed)
+	if tps > 0 {
+		best := phases[0].completedPerSec()
+		fmt.Fprintf(out, "completed orders/s ÷ pgbench tps = %.1f / %.0f = %.3f (goal ≥ 0.25)\n", best, tps, best/tps)
+	}
 	return nil
 }

@@ -9,7 +9,9 @@
 // measured maximum rate (the latency target is defined there). With
 // -pgbench-dsn it then runs `pgbench -b simple-update` against the same
 // PostgreSQL for the same duration: the commit-rate ceiling the saga is
-// compared with.
+// compared with. It also reports, for the first phase, the CPU per completed
+// order of the process trees given with -cpu-pids (from /proc) and the
+// PostgreSQL commits and statements per completed order.
 //
 //	go run ./cmd/bookstore-load -auto -duration 20s \
 //	    -pgbench-dsn 'postgres://postgres@127.0.0.1:54432/postgres?sslmode=disable'
@@ -40,11 +42,18 @@ func main() {
 	flag.BoolVar(&o.Auto, "auto", false, "run flat out, then at half the measured completed orders/s")
 	flag.DurationVar(&o.Poll, "poll", 5*time.Millisecond, "first poll of an order after this delay; the delay doubles up to -poll-max")
 	flag.DurationVar(&o.PollMax, "poll-max", 40*time.Millisecond, "longest delay between two polls of an order")
+	flag.DurationVar(&o.Wait, "wait", 0, "long-poll each order with GET /api/orders/{id}?wait=<this> instead of polling (0 = poll)")
+	cpuPids := flag.String("cpu-pids", "", "label=pid,... process trees whose CPU per completed order is reported (the tool itself is always included)")
 	flag.DurationVar(&o.Warmup, "warmup", 3*time.Second, "orders placed flat out before measuring (not counted)")
 	flag.StringVar(&o.PgbenchDSN, "pgbench-dsn", "", "PostgreSQL DSN (admin) for the pgbench ceiling; empty skips pgbench")
 	flag.IntVar(&o.PgbenchClients, "pgbench-clients", 16, "pgbench -c")
 	flag.IntVar(&o.PgbenchScale, "pgbench-scale", 10, "pgbench -i -s")
 	flag.Parse()
+	var err error
+	if o.CPUPids, err = parseProcs(*cpuPids); err != nil {
+		fmt.Fprintf(os.Stderr, "bookstore-load: %v\n", err)
+		os.Exit(2)
+	}
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
