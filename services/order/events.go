@@ -129,6 +129,9 @@ func (s *saga) record(ctx context.Context, tx pgx.Tx, orderID string, st step, r
 	if !(paid && stocked) {
 		return nil // waiting for the other step
 	}
+	if err := notifyFinal(ctx, tx, orderID); err != nil {
+		return err
+	}
 	switch status {
 	case StatusCompleted:
 		return events.Emit(ctx, tx, s.topics.Orders, orderID, events.TypeOrderCompleted,

@@ -7,7 +7,6 @@ package order
 import (
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -52,6 +51,13 @@ type Options struct {
 	// Catalog overrides the inventory client (default: HTTP to
 	// BOOKSTORE_INVENTORY_URL).
 	Catalog Catalog
+	// MaxWaiters bounds the concurrent long polls (GET ?wait=) of one
+	// process (default DefaultMaxWaiters); beyond it they answer at once.
+	MaxWaiters int
+	// WaitRecheck is how often a long poll re-reads its order without a
+	// notification (default 1s), bounding the delay a notification lost
+	// to a reconnect can cause.
+	WaitRecheck time.Duration
 }
 
 // Service holds the order service's handlers.
@@ -60,16 +66,34 @@ type Service struct {
 	auth    *auth.Authenticator
 	catalog Catalog
 	topics  events.Topics
+	waiters *Waiters
+	recheck time.Duration
 }
 
-// Build returns the app builder of the order service.
+// Build returns the app builder of the order service: its API and the
+// session that wakes long polls when orders are decided.
 func Build(opts Options) app.Builder {
-	return app.API(openapiDoc, func(d app.Deps) func(*mux.Router) { return New(d, opts).Routes })
+	return func(ctx context.Context, d app.Deps) (app.Service, error) {
+		s := New(d, opts)
+		return app.Service{
+			Routes:  s.Routes,
+			OpenAPI: openapiDoc,
+			Workers: map[string]app.Worker{"order-waiters": s.waiters.Run},
+			Drain:   s.waiters.Drain,
+		}, nil
+	}
 }
 
 // New returns the service over d.
 func New(d app.Deps, opts Options) *Service {
-	s := &Service{pool: d.Pool, auth: d.Auth, catalog: opts.Catalog, topics: events.DefaultTopics()}
+	if opts.MaxWaiters <= 0 {
+		opts.MaxWaiters = DefaultMaxWaiters
+	}
+	if opts.WaitRecheck <= 0 {
+		opts.WaitRecheck = time.Second
+	}
+	s := &Service{pool: d.Pool, auth: d.Auth, catalog: opts.Catalog, topics: events.DefaultTopics(),
+		waiters: NewWaiters(d.Pool, d.Logger, opts.MaxWaiters), recheck: opts.WaitRecheck}
 	if s.catalog == nil {
 		s.catalog = NewHTTPCatalog(d.Config.InventoryURL)
 	}
@@ -261,39 +285,6 @@ func (s *Service) withItems(ctx context.Context, orders []Order) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load order items: %w", err)
 	}
-	return nil
-}
-
-func (s *Service) get(w http.ResponseWriter, r *http.Request) error {
-	p, err := auth.RequestPrincipal(r)
-	if err != nil {
-		return err
-	}
-	notFound := httpx.NotFound("order not found")
-	id, err := uuid.Parse(mux.Vars(r)["id"])
-	if err != nil {
-		return notFound
-	}
-	rows, err := s.pool.Query(r.Context(), `SELECT `+orderColumns+` FROM orders WHERE id = $1`, id)
-	if err != nil {
-		return fmt.Errorf("get order: %w", err)
-	}
-	o, err := pgx.CollectExactlyOneRow(rows, scanOrder)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return notFound
-	}
-	if err != nil {
-		return fmt.Errorf("get order: %w", err)
-	}
-	// Another user's order is indistinguishable from a missing one.
-	if o.UserID != p.UserID && !p.IsAdmin() {
-		return notFound
-	}
-	orders := []Order{o}
-	if err := s.withItems(r.Context(), orders); err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, orders[0])
 	return nil
 }
 

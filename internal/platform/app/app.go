@@ -91,7 +91,10 @@ type Service struct {
 	OpenAPI []byte
 	Workers map[string]Worker
 	Checks  map[string]Check
-	Close   func()
+	// Drain, if set, runs when the server stops accepting requests, before
+	// in-flight ones are awaited (e.g. to answer long polls at once).
+	Drain func()
+	Close func()
 }
 
 // Builder builds a service from the opened resources.
@@ -153,7 +156,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, builders .
 	}}
 	svc := Service{Workers: map[string]Worker{}, Checks: map[string]Check{}}
 	var routes []func(*mux.Router)
-	var closers []func()
+	var closers, drains []func()
 	for _, b := range builders {
 		s, err := b(ctx, a.deps)
 		if err != nil {
@@ -177,6 +180,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, builders .
 		}
 		if s.Close != nil {
 			closers = append(closers, s.Close)
+		}
+		if s.Drain != nil {
+			drains = append(drains, s.Drain)
+		}
+	}
+	svc.Drain = func() {
+		for _, d := range drains {
+			d()
 		}
 	}
 	svc.Close = func() {
@@ -326,6 +337,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		}
 		deadline = time.Now().Add(cfg.ShutdownTimeout)
 		closeListener()
+		a.svc.Drain() // long polls answer now instead of holding the drain
 	}()
 	serveErr := httpx.Serve(closeCtx, srv, ln, cfg.ShutdownTimeout)
 	stopServer() // a server that failed by itself also ends the process

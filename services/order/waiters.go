@@ -1,0 +1,188 @@
+package order
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// FinalChannel is the PostgreSQL NOTIFY channel on which the transaction
+// that decides an order (Completed or Failed) announces it, with the order
+// id as payload. PostgreSQL delivers it on commit to every listening
+// session, so the long polls of every replica wake up.
+const FinalChannel = "bookstore_order_final"
+
+// notifyFinal announces, on commit of tx, that orderID is final.
+func notifyFinal(ctx context.Context, tx pgx.Tx, orderID string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, FinalChannel, orderID); err != nil {
+		return fmt.Errorf("notify final order: %w", err)
+	}
+	return nil
+}
+
+// Waiters are the requests waiting for orders to become final
+// (GET /api/orders/{id}?wait=). One session per process LISTENs on
+// FinalChannel and wakes the waiters of each notified order; at most max
+// requests wait at once.
+type Waiters struct {
+	pool    *pgxpool.Pool
+	log     *slog.Logger
+	slots   chan struct{}
+	mu      sync.Mutex
+	byOrder map[string]map[chan struct{}]struct{}
+	closed  bool
+}
+
+// NewWaiters returns the waiters of pool's database, at most max at once.
+func NewWaiters(pool *pgxpool.Pool, log *slog.Logger, max int) *Waiters {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Waiters{pool: pool, log: log, slots: make(chan struct{}, max), byOrder: map[string]map[chan struct{}]struct{}{}}
+}
+
+// Add registers a waiter for orderID. It returns the channel that is closed
+// when the order may have become final, and the release function; ok is
+// false when max requests already wait (or the server is draining).
+func (w *Waiters) Add(orderID string) (wake <-chan struct{}, release func(), ok bool) {
+	select {
+	case w.slots <- struct{}{}:
+	default:
+		return nil, nil, false
+	}
+	ch := make(chan struct{})
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		<-w.slots
+		return nil, nil, false
+	}
+	set := w.byOrder[orderID]
+	if set == nil {
+		set = map[chan struct{}]struct{}{}
+		w.byOrder[orderID] = set
+	}
+	set[ch] = struct{}{}
+	w.mu.Unlock()
+	return ch, func() {
+		w.mu.Lock()
+		if set, ok := w.byOrder[orderID]; ok {
+			delete(set, ch)
+			if len(set) == 0 {
+				delete(w.byOrder, orderID)
+			}
+		}
+		w.mu.Unlock()
+		<-w.slots
+	}, true
+}
+
+// wake closes the channels of orderID's waiters ("" = every waiter).
+func (w *Waiters) wake(orderID string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for id, set := range w.byOrder {
+		if orderID != "" && id != orderID {
+			continue
+		}
+		for ch := range set {
+			close(ch)
+		}
+		delete(w.byOrder, id)
+	}
+}
+
+// Drain wakes every waiter and refuses new ones: the server is shutting
+// down, so long polls answer at once with the current state.
+func (w *Waiters) Drain() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	w.wake("")
+}
+
+// Run listens for decided orders until ctx is done. A lost session is
+// reconnected with backoff; since notifications may have been missed
+// meanwhile, every waiter is then woken to re-read its order.
+func (w *Waiters) Run(ctx context.Context) error {
+	backoff := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := w.listen(ctx)
+		w.wake("")
+		if ctx.Err() != nil {
+			return nil
+		}
+		w.log.Warn("order waiters: listen session lost, reconnecting", "err", err, "backoff", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+	return nil
+}
+
+func (w *Waiters) listen(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, w.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = conn.Close(cctx)
+	}()
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{FinalChannel}.Sanitize()); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	// Orders decided before LISTEN took effect were not announced to us.
+	w.wake("")
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return fmt.Errorf("wait for notification: %w", err)
+		}
+		w.wake(n.Payload)
+	}
+}
+
+// Wait waits up to d for orderID to become final, reading it with load: it
+// returns as soon as load reports a final status, or with the last state
+// read at the deadline, when ctx ends or when no waiter slot is free.
+// recheck bounds the wait between two reads even without a notification
+// (a notification lost to a reconnect delays the answer by at most that).
+func (w *Waiters) Wait(ctx context.Context, orderID string, d, recheck time.Duration, load func(context.Context) (Order, error)) (Order, error) {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for {
+		wake, release, ok := w.Add(orderID)
+		o, err := load(ctx)
+		if err != nil || o.Status != StatusPending || !ok {
+			if ok {
+				release()
+			}
+			return o, err
+		}
+		tick := time.NewTimer(recheck)
+		select {
+		case <-wake:
+		case <-tick.C:
+		case <-deadline.C:
+			release()
+			tick.Stop()
+			return load(ctx)
+		case <-ctx.Done():
+			release()
+			tick.Stop()
+			return o, nil
+		}
+		release()
+		tick.Stop()
+	}
+}
