@@ -17,13 +17,13 @@ type RevocationChecker interface {
 // Authenticator authenticates requests: bearer token, signature and claims,
 // then revocation.
 type Authenticator struct {
-	verifier    *Verifier
+	tokens      *TokenCache // verifies each token once per process
 	revocations RevocationChecker
 }
 
 // NewAuthenticator returns an Authenticator.
 func NewAuthenticator(v *Verifier, r RevocationChecker) *Authenticator {
-	return &Authenticator{verifier: v, revocations: r}
+	return &Authenticator{tokens: NewTokenCache(v.Verify, DefaultTokenCacheSize), revocations: r}
 }
 
 // Authenticate returns the principal of r or an *httpx.Error: 401 for a
@@ -34,7 +34,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 	if !ok {
 		return Principal{}, httpx.Unauthorized("missing bearer token")
 	}
-	p, err := a.verifier.Verify(raw)
+	p, err := a.tokens.Verify(raw)
 	if err != nil {
 		return Principal{}, httpx.Unauthorized("invalid or expired token")
 	}
