@@ -117,6 +117,9 @@ func (x *expirer) expire(ctx context.Context) (int, error) {
 				events.OrderFailed{OrderID: f.id, UserID: f.user, Reasons: strings.Split(f.reasons, reasonSep)}); err != nil {
 				return err
 			}
+			if err := notifyFinal(ctx, tx, f.id); err != nil {
+				return err
+			}
 		}
 		n = len(list)
 		return nil
