@@ -2,7 +2,7 @@
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
-.PHONY: help dev test bench vet fmt build generate verify-generated tools servers-start servers-stop images kind-up kind-down clean
+.PHONY: help dev test bench vet fmt build generate verify-generated tools servers-start servers-stop images kind-up kind-down cluster-up cluster-down e2e clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -49,6 +49,15 @@ kind-up: ## create a kind cluster and deploy Bookstore through the operator (nee
 
 kind-down: ## delete the kind cluster
 	bash hack/kind-down.sh
+
+cluster-up: ## a real single-node Kubernetes on this machine (root, no Docker) with Bookstore on it; writes .cache/cluster/env
+	bash hack/cluster/up.sh
+
+cluster-down: ## stop that cluster and undo every change it made to the host (keeps the build caches)
+	bash hack/cluster/down.sh
+
+e2e: ## cluster-up, the end-to-end tests against it (e2e/cluster), cluster-down (also on failure)
+	bash hack/cluster/e2e.sh
 
 clean: ## remove build outputs (keeps downloaded servers and tools)
 	rm -rf .cache/build .cache/dev/bin

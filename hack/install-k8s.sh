@@ -3,7 +3,11 @@
 # plus kubectl from their Go modules through the module proxy (setup-envtest's
 # download cannot work on our machines). Idempotent: existing binaries are kept.
 #
-# Output: .cache/k8s/<KUBERNETES_VERSION>/{kube-apiserver,etcd,kubectl}
+#   hack/install-k8s.sh          kube-apiserver, etcd, kubectl (envtest, make test)
+#   hack/install-k8s.sh node     also kubelet, kube-controller-manager, kube-scheduler,
+#                                kube-proxy (the real node of make cluster-up, hack/cluster/)
+#
+# Output: .cache/k8s/<KUBERNETES_VERSION>/{kube-apiserver,etcd,kubectl,...}
 # That directory is what KUBEBUILDER_ASSETS must point to; it is printed last.
 #
 # Each build happens in a throwaway wrapper module under .cache/k8s-build/, never
@@ -30,16 +34,22 @@ K8S_MINOR="$(echo "$KUBERNETES_VERSION" | cut -d. -f2)"
 K8S_MAJOR="$(echo "$KUBERNETES_VERSION" | cut -d. -f1)"
 LDFLAGS="-X k8s.io/component-base/version.gitVersion=v$KUBERNETES_VERSION -X k8s.io/component-base/version.gitMajor=$K8S_MAJOR -X k8s.io/component-base/version.gitMinor=$K8S_MINOR"
 
+K8S_BINARIES=(kube-apiserver kubectl)
+case "${1:-}" in
+"") ;;
+node) K8S_BINARIES+=(kubelet kube-controller-manager kube-scheduler kube-proxy) ;;
+*) die "unknown argument $1 (usage: hack/install-k8s.sh [node])" ;;
+esac
+
 export CGO_ENABLED=0
 export GOFLAGS="${GOFLAGS:-} -mod=mod"
 export GOWORK=off
 
 build_kubernetes() {
-  local need=()
-  [ -x "$ASSETS/kube-apiserver" ] || need+=(kube-apiserver)
-  [ -x "$ASSETS/kubectl" ] || need+=(kubectl)
+  local need=() b
+  for b in "${K8S_BINARIES[@]}"; do [ -x "$ASSETS/$b" ] || need+=("$b"); done
   if [ "${#need[@]}" -eq 0 ]; then
-    echo "install-k8s: kube-apiserver and kubectl v$KUBERNETES_VERSION already in $ASSETS"
+    echo "install-k8s: ${K8S_BINARIES[*]} v$KUBERNETES_VERSION already in $ASSETS"
     return
   fi
   local dir="$BUILD/kubernetes-$KUBERNETES_VERSION"
@@ -69,7 +79,11 @@ package tools
 
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 	_ "k8s.io/kubernetes/cmd/kubectl"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
     (cd "$dir" && go mod tidy) \
@@ -113,7 +127,7 @@ MOD
 build_etcd
 build_kubernetes
 
-for b in etcd kube-apiserver kubectl; do
+for b in etcd "${K8S_BINARIES[@]}"; do
   [ -x "$ASSETS/$b" ] || die "$ASSETS/$b missing after the build"
 done
 echo "install-k8s: KUBEBUILDER_ASSETS=$ASSETS"

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Bookstore on the running local cluster, as a user installs it: the CRD and
+# operator (kubectl apply -k manifests/, the operator image at this version),
+# the entry-point controller, the sample, then
+# kubectl wait --for=condition=Ready bookstore/demo. Adds BOOKSTORE_URL to
+# .cache/cluster/env.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+source "$ROOT/hack/cluster/lib.sh"
+cd "$ROOT"
+version="${BOOKSTORE_VERSION:-$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' charts/bookstore/Chart.yaml)}"
+SAMPLE="${CLUSTER_SAMPLE:-manifests/samples/bookstore.yaml}"
+
+# the operator at this version: an overlay of manifests/ (only the image tag changes)
+overlay="$CL_RUN/overlay"
+mkdir -p "$overlay"
+cat >"$overlay/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [$(realpath --relative-to="$overlay" "$ROOT/manifests")]
+images: [{name: bookstore-operator, newTag: "$version"}]
+EOF
+log "kubectl apply -k manifests/ (operator bookstore-operator:$version)"
+kubectl_ apply -k "$overlay" >/dev/null
+kubectl_ wait --for=condition=Established crd/bookstores.bookstore.dev --timeout=60s >/dev/null
+kubectl_ -n bookstore-system rollout status deployment/bookstore-operator --timeout=180s >/dev/null ||
+  die "the operator did not start (kubectl -n bookstore-system logs deploy/bookstore-operator)"
+
+# The entry point: the Ingress controller beside the cluster (hack/ingress-controller.sh)
+# listening on 127.0.0.1:ENTRY_PORT.
+if [ -x "$ROOT/hack/ingress-controller.sh" ]; then
+  log "entry point on 127.0.0.1:$ENTRY_PORT (hack/ingress-controller.sh)"
+  KUBECTL="$KUBECTL_BIN" bash "$ROOT/hack/ingress-controller.sh" start "$ADMIN_KUBECONFIG" "$ENTRY_PORT" >&2
+  touch "$CL_RUN/ingress-controller.started"
+else
+  log "no entry-point controller (hack/ingress-controller.sh) yet: BOOKSTORE_URL is not served"
+fi
+
+log "applying $SAMPLE and waiting for Ready (the first start initialises PostgreSQL and Kafka)"
+kubectl_ apply -f "$SAMPLE" >/dev/null
+if ! kubectl_ wait --for=condition=Ready -f "$SAMPLE" --timeout="${CLUSTER_READY_TIMEOUT:-600s}" >/dev/null; then
+  kubectl_ get -f "$SAMPLE" -o yaml | sed -n '/^status:/,$p' >&2
+  kubectl_ get pods -A -o wide >&2
+  die "the sample Bookstore did not become Ready"
+fi
+echo "BOOKSTORE_URL=http://127.0.0.1:$ENTRY_PORT" >>"$CL_ENV"
+kubectl_ get -f "$SAMPLE" >&2

@@ -1,0 +1,74 @@
+# Shared settings of the real single-node cluster (make cluster-up / cluster-down).
+# Source it after hack/lib.sh. Everything the cluster keeps lives under .cache/cluster:
+#   bin/     CoreDNS and pause binaries (cache, kept by cluster-down)
+#   images/  image archives keyed by their inputs (cache, kept by cluster-down)
+#   run/     the running cluster: PKI, configs, etcd data, containerd root, logs (removed by cluster-down)
+#   env      KUBECONFIG and BOOKSTORE_URL of the running cluster (removed by cluster-down)
+# Addresses: the node IP and the API server live on a dummy interface this script
+# creates (never eth0's address); pods on a bridge of their own; the entry point is
+# reached from the host on 127.0.0.1.
+CL="$CACHE/cluster"
+CL_RUN="$CL/run"
+CL_PKI="$CL_RUN/pki"
+CL_LOGS="$CL_RUN/logs"
+CL_ENV="$CL/env"
+CL_BIN="$CL/bin"
+CL_IMAGES="$CL/images"
+
+NODE_NAME="${BOOKSTORE_NODE_NAME:-bookstore-node}"
+NODE_IF=bkst-node0        # dummy interface carrying NODE_IP
+NODE_IP=10.99.0.1         # node InternalIP, API server, etcd, kubelet (never eth0's address)
+CNI_BRIDGE=bkst-cni0      # bridge of the pods
+POD_CIDR=10.244.0.0/24
+SERVICE_CIDR=10.96.0.0/24
+KUBERNETES_SVC_IP=10.96.0.1
+DNS_IP=10.96.0.10
+API_PORT=6443
+PAUSE_IMAGE=registry.k8s.io/pause:3.10                          # containerd's sandbox_image
+COREDNS_IMAGE="registry.k8s.io/coredns/coredns:v$COREDNS_VERSION" # local builds (hack/cluster/images.sh)
+CONTAINERD_SOCK="$CL_RUN/containerd/containerd.sock"
+# the entry point on the host (BOOKSTORE_URL); the port follows BOOKSTORE_PORT_OFFSET
+ENTRY_PORT=$((9080 + ${BOOKSTORE_PORT_OFFSET:-0}))
+
+KUBECTL_BIN="$KUBE_ASSETS/kubectl"
+ADMIN_KUBECONFIG="$CL_PKI/admin.kubeconfig"
+kubectl_() { "$KUBECTL_BIN" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
+ctr_() { ctr --address "$CONTAINERD_SOCK" --namespace k8s.io "$@"; }
+
+# Processes the cluster runs, in start order; cluster-down stops them in reverse.
+CL_PROCS=(containerd etcd kube-apiserver kubelet kube-controller-manager kube-scheduler kube-proxy)
+
+pidfile() { echo "$CL_RUN/$1.pid"; }
+alive() { [ -f "$(pidfile "$1")" ] && kill -0 "$(cat "$(pidfile "$1")")" 2>/dev/null; }
+
+# start NAME CMD...: runs CMD in the background with its log in CL_LOGS, records its pid.
+start() {
+  local name=$1; shift
+  if alive "$name"; then log "$name already running"; return; fi
+  mkdir -p "$CL_LOGS"
+  nohup "$@" >"$CL_LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$(pidfile "$name")"
+}
+
+# stop NAME: TERM, then KILL after 10 s, of the recorded pid only.
+stop() {
+  local f p i
+  f="$(pidfile "$1")"
+  [ -f "$f" ] || return 0
+  p="$(cat "$f")"
+  if kill -0 "$p" 2>/dev/null; then
+    kill "$p" 2>/dev/null || true
+    for i in $(seq 40); do kill -0 "$p" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$p" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+# until_ok SECONDS WHAT CMD...: retries CMD every second until it succeeds.
+until_ok() {
+  local deadline=$((SECONDS + $1)) what=$2; shift 2
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || die "timed out waiting for $what"
+    sleep 1
+  done
+}

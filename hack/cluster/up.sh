@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make cluster-up`: a real single-node Kubernetes on this machine with
+# Bookstore on it, the way a user runs it on kind:
+#   1. binaries (hack/cluster/build.sh) and images (hack/cluster/images.sh build), cached
+#   2. the node (hack/cluster/node-up.sh): containerd, etcd, API server, kubelet,
+#      controller manager, scheduler, kube-proxy, CoreDNS, storage
+#   3. Bookstore (hack/cluster/deploy.sh): kubectl apply -k manifests/, the entry
+#      point, the sample, kubectl wait --for=condition=Ready bookstore/demo
+# Writes .cache/cluster/env (KUBECONFIG, BOOKSTORE_URL). CLUSTER_NODE_ONLY=1
+# stops after step 2. Undo with `make cluster-down`. Root only. docs/e2e.md.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+source "$ROOT/hack/cluster/lib.sh"
+version="${BOOKSTORE_VERSION:-$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "$ROOT/charts/bookstore/Chart.yaml")}"
+t0=$SECONDS
+phase() { log "[$((SECONDS - t0))s] $*"; }
+
+phase "binaries"
+bash "$ROOT/hack/cluster/build.sh"
+phase "images"
+bash "$ROOT/hack/cluster/images.sh" build
+phase "node"
+bash "$ROOT/hack/cluster/node-up.sh"
+{
+  echo "KUBECONFIG=$ADMIN_KUBECONFIG"
+  echo "KUBECTL=$KUBECTL_BIN"
+  echo "BOOKSTORE_IMAGE=bookstore:$version"
+  echo "BOOKSTORE_NEXT_VERSION=$version-next" # the same image, tagged by images.sh import
+} >"$CL_ENV"
+if [ "${CLUSTER_NODE_ONLY:-}" != 1 ]; then
+  phase "Bookstore"
+  bash "$ROOT/hack/cluster/deploy.sh"
+fi
+phase "cluster up: source $CL_ENV"
+cat "$CL_ENV"
