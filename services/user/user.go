@@ -98,7 +98,7 @@ func New(d app.Deps, opts Options) (*Service, error) {
 	}
 	return &Service{
 		pool:      d.Pool,
-		signer:    auth.NewSigner(d.Config.JWTPrivateKey, d.Config.JWTTTL),
+		signer:    auth.NewSigner(d.Config.JWTPrivateKey, d.Config.JWTTTL).WithAudience(d.Config.JWTAudience),
 		auth:      d.Auth,
 		revoker:   d.Revocations,
 		topics:    topics,

@@ -151,7 +151,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, builders .
 		Pool:        pool,
 		Redis:       rdb,
 		Revocations: revs,
-		Auth:        auth.NewAuthenticator(auth.NewVerifier(cfg.JWTPublicKey), revs),
+		Auth:        auth.NewAuthenticator(auth.NewVerifier(cfg.VerifyKeys()...).WithAudience(cfg.JWTAudience), revs),
 		Metrics:     metrics,
 	}}
 	svc := Service{Workers: map[string]Worker{}, Checks: map[string]Check{}}

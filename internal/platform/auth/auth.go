@@ -5,11 +5,14 @@
 // the other services hold the public key and can verify but never mint.
 // The algorithm is pinned: a token with any other alg (none, HS256 signed with
 // the public key, RS256, ...) is rejected. Claims: iss "bookstore", sub (user
-// id), role ("user" or "admin"), jti, iat, exp (all required).
+// id), role ("user" or "admin"), jti, iat, exp (all required), aud when the
+// deployment sets one. The header's kid (KeyID of the signing key) selects
+// the key among the verifier's key set, so the signing key can be rotated:
+// the new key signs while the old ones still verify.
 //
 // Revocation: logout stores the jti in Redis under "bookstore:revoked:<jti>"
-// until the token's expiry; Middleware checks it on every request and fails
-// closed (503) when Redis cannot answer.
+// until the token's expiry plus the clock leeway; Middleware checks it on
+// every request and fails closed (503) when Redis cannot answer.
 package auth
 
 import (
@@ -37,6 +40,9 @@ const (
 // Issuer is the iss claim of every token.
 const Issuer = "bookstore"
 
+// Leeway is the clock skew tolerated on exp, iat and nbf.
+const Leeway = 5 * time.Second
+
 // Claims are the claims of a Bookstore token.
 type Claims struct {
 	Role string `json:"role"`
@@ -59,14 +65,24 @@ func (p Principal) IsAdmin() bool { return p.Role == RoleAdmin }
 
 // Signer mints tokens. Only the user service has one.
 type Signer struct {
-	key ed25519.PrivateKey
-	ttl time.Duration
-	now func() time.Time
+	key      ed25519.PrivateKey
+	kid      string
+	audience string
+	ttl      time.Duration
+	now      func() time.Time
 }
 
-// NewSigner returns a Signer issuing tokens valid for ttl.
+// NewSigner returns a Signer issuing tokens valid for ttl, with the kid of
+// key in their header.
 func NewSigner(key ed25519.PrivateKey, ttl time.Duration) *Signer {
-	return &Signer{key: key, ttl: ttl, now: time.Now}
+	return &Signer{key: key, kid: KeyID(key.Public().(ed25519.PublicKey)), ttl: ttl, now: time.Now}
+}
+
+// WithAudience makes the signer set aud (empty: no aud).
+func (s *Signer) WithAudience(aud string) *Signer {
+	c := *s
+	c.audience = aud
+	return &c
 }
 
 // Sign issues a token for userID with role and returns it with its claims.
@@ -82,28 +98,50 @@ func (s *Signer) Sign(userID, role string) (string, Claims, error) {
 			ExpiresAt: jwt.NewNumericDate(now.Add(s.ttl)),
 		},
 	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c).SignedString(s.key)
+	if s.audience != "" {
+		c.Audience = jwt.ClaimStrings{s.audience}
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
+	t.Header["kid"] = s.kid
+	tok, err := t.SignedString(s.key)
 	if err != nil {
 		return "", Claims{}, fmt.Errorf("sign token: %w", err)
 	}
 	return tok, c, nil
 }
 
-// Verifier checks token signatures and claims with the public key.
+// Verifier checks token signatures and claims against a key set.
 type Verifier struct {
-	key    ed25519.PublicKey
+	keys   map[string]ed25519.PublicKey // by KeyID
 	parser *jwt.Parser
 }
 
-// NewVerifier returns a Verifier accepting only EdDSA tokens signed by key.
-func NewVerifier(key ed25519.PublicKey) *Verifier {
-	return &Verifier{key: key, parser: jwt.NewParser(
+// NewVerifier returns a Verifier accepting only EdDSA tokens signed by one of
+// keys: the one their kid names (a token without kid is tried against each).
+func NewVerifier(keys ...ed25519.PublicKey) *Verifier {
+	v := &Verifier{keys: map[string]ed25519.PublicKey{}}
+	for _, k := range keys {
+		if k != nil {
+			v.keys[KeyID(k)] = k
+		}
+	}
+	return v.WithAudience("")
+}
+
+// WithAudience returns a verifier that also requires aud to hold audience
+// (empty: aud is not checked).
+func (v *Verifier) WithAudience(audience string) *Verifier {
+	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithIssuer(Issuer),
-		jwt.WithLeeway(5*time.Second),
-	)}
+		jwt.WithLeeway(Leeway),
+	}
+	if audience != "" {
+		opts = append(opts, jwt.WithAudience(audience))
+	}
+	return &Verifier{keys: v.keys, parser: jwt.NewParser(opts...)}
 }
 
 // ErrInvalidToken wraps every reason a token is not accepted.
@@ -116,10 +154,27 @@ func (v *Verifier) Verify(raw string) (Principal, error) {
 		if _, ok := t.Method.(*jwt.SigningMethodEd25519); !ok {
 			return nil, fmt.Errorf("unexpected signing method %v", t.Header["alg"])
 		}
-		return v.key, nil
+		kid, present := t.Header["kid"]
+		if !present {
+			set := jwt.VerificationKeySet{}
+			for _, k := range v.keys {
+				set.Keys = append(set.Keys, k)
+			}
+			return set, nil
+		}
+		id, _ := kid.(string)
+		k, ok := v.keys[id]
+		if !ok {
+			return nil, errors.New("unknown kid")
+		}
+		return k, nil
 	})
 	if err != nil {
 		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	// jwt checks iat only when it is present; it is required here.
+	if c.IssuedAt == nil {
+		return Principal{}, fmt.Errorf("%w: missing iat", ErrInvalidToken)
 	}
 	if c.Subject == "" || c.ID == "" || (c.Role != RoleUser && c.Role != RoleAdmin) {
 		return Principal{}, fmt.Errorf("%w: missing sub, jti or role", ErrInvalidToken)

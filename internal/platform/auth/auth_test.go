@@ -211,13 +211,21 @@ func TestRevokeSetsTTLUntilExpiry(t *testing.T) {
 	if r, err := revs.IsRevoked(ctx, uuid.NewString()); err != nil || r {
 		t.Fatalf("unknown jti: IsRevoked = %v, %v", r, err)
 	}
-	// An already expired token needs no entry.
+	// Expired a second ago, still accepted within the leeway: revoked for the rest of it.
+	late := uuid.NewString()
+	if err := revs.Revoke(ctx, late, time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if ttl, _ := rdb.PTTL(ctx, auth.RevokedKeyPrefix+late).Result(); ttl <= 0 || ttl > auth.Leeway {
+		t.Fatalf("TTL %s for a token inside the leeway, want (0, %s]", ttl, auth.Leeway)
+	}
+	// Past exp + leeway no verifier accepts it: no entry.
 	old := uuid.NewString()
-	if err := revs.Revoke(ctx, old, time.Now().Add(-time.Second)); err != nil {
+	if err := revs.Revoke(ctx, old, time.Now().Add(-auth.Leeway-time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := rdb.Exists(ctx, auth.RevokedKeyPrefix+old).Result(); n != 0 {
-		t.Fatal("entry written for an expired token")
+		t.Fatal("entry written for a token past exp + leeway")
 	}
 }
 

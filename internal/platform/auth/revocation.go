@@ -24,15 +24,15 @@ func NewRedisRevocations(client redis.Cmdable) *RedisRevocations {
 	return &RedisRevocations{client: client, now: time.Now}
 }
 
-// Revoke records jti as revoked until expiresAt. A token already expired
-// needs no record.
+// Revoke records jti as revoked until expiresAt plus the verifiers' clock
+// Leeway (a token is accepted that long after exp). A token past both needs
+// no record.
 func (s *RedisRevocations) Revoke(ctx context.Context, jti string, expiresAt time.Time) error {
-	ttl := expiresAt.Sub(s.now())
+	ttl := expiresAt.Add(Leeway).Sub(s.now())
 	if ttl <= 0 {
 		return nil
 	}
-	// Five extra seconds cover the verifier's clock leeway.
-	if err := s.client.Set(ctx, RevokedKeyPrefix+jti, "1", ttl+5*time.Second).Err(); err != nil {
+	if err := s.client.Set(ctx, RevokedKeyPrefix+jti, "1", ttl).Err(); err != nil {
 		return fmt.Errorf("revoke token %s: %w", jti, err)
 	}
 	return nil

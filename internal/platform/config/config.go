@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,12 +49,18 @@ type Config struct {
 	// exceed ShutdownDelay + ShutdownTimeout.
 	ShutdownTimeout time.Duration
 
-	// JWTPublicKey verifies tokens (all services). Nil when not configured;
-	// RequireServe reports that.
+	// JWTPublicKey verifies tokens (all services): the signing key's public
+	// key in the user service, else the first key of the bundle. Nil when not
+	// configured; RequireServe reports that.
 	JWTPublicKey ed25519.PublicKey
+	// JWTPublicKeys is the whole key set of BOOKSTORE_JWT_PUBLIC_KEY (one or
+	// more PEM blocks): during a rotation the new key and the old ones.
+	JWTPublicKeys []ed25519.PublicKey
 	// JWTPrivateKey signs tokens (user service only).
 	JWTPrivateKey ed25519.PrivateKey
-	JWTTTL        time.Duration
+	// JWTAudience, when set, is put in aud and required of every token.
+	JWTAudience string
+	JWTTTL      time.Duration
 
 	// AdminEmail and AdminPassword: the admin account ensured by the user service.
 	AdminEmail    string
@@ -165,8 +172,10 @@ func Load(service string, getenv func(string) string) (Config, error) {
 	if pemBytes, name, err := pemValue(getenv, "BOOKSTORE_JWT_PUBLIC_KEY"); err != nil {
 		bad(name, err)
 	} else if pemBytes != nil {
-		if c.JWTPublicKey, err = auth.ParsePublicKeyPEM(pemBytes); err != nil {
+		if c.JWTPublicKeys, err = auth.ParsePublicKeysPEM(pemBytes); err != nil {
 			bad(name, err)
+		} else {
+			c.JWTPublicKey = c.JWTPublicKeys[0]
 		}
 	}
 	if pemBytes, name, err := pemValue(getenv, "BOOKSTORE_JWT_PRIVATE_KEY"); err != nil {
@@ -179,9 +188,14 @@ func Load(service string, getenv func(string) string) (Config, error) {
 	if c.JWTPublicKey == nil && c.JWTPrivateKey != nil {
 		c.JWTPublicKey = c.JWTPrivateKey.Public().(ed25519.PublicKey)
 	}
-	if c.JWTPublicKey != nil && c.JWTPrivateKey != nil && !c.JWTPublicKey.Equal(c.JWTPrivateKey.Public()) {
-		bad("BOOKSTORE_JWT_PUBLIC_KEY", errors.New("does not match BOOKSTORE_JWT_PRIVATE_KEY"))
+	if c.JWTPrivateKey != nil && len(c.JWTPublicKeys) > 0 {
+		signing := c.JWTPrivateKey.Public().(ed25519.PublicKey)
+		if !slices.ContainsFunc(c.JWTPublicKeys, func(k ed25519.PublicKey) bool { return signing.Equal(k) }) {
+			bad("BOOKSTORE_JWT_PUBLIC_KEY", errors.New("does not hold the public key of BOOKSTORE_JWT_PRIVATE_KEY"))
+		}
+		c.JWTPublicKey = signing
 	}
+	c.JWTAudience = get("BOOKSTORE_JWT_AUDIENCE", "")
 	if (c.AdminEmail == "") != (c.AdminPassword == "") {
 		bad("BOOKSTORE_ADMIN_EMAIL", errors.New("BOOKSTORE_ADMIN_EMAIL and BOOKSTORE_ADMIN_PASSWORD must be set together"))
 	}
@@ -192,6 +206,14 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("config: %w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// VerifyKeys is the key set tokens are verified against.
+func (c Config) VerifyKeys() []ed25519.PublicKey {
+	if c.JWTPublicKey == nil {
+		return c.JWTPublicKeys
+	}
+	return append([]ed25519.PublicKey{c.JWTPublicKey}, c.JWTPublicKeys...)
 }
 
 // RequireServe reports the settings that running the server needs and that
