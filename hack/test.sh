@@ -47,3 +47,6 @@ log "go test ./..."
 # Two packages at a time: the machine has 2 cores and the integration tests share servers.
 "$ROOT/bin/gotestsum" --format pkgname-and-test-fails --jsonfile "$CACHE/test.json" -- \
   -count=1 -p 2 -timeout 20m ./... "$@"
+
+log "Go benchmarks of the hot paths, one iteration each (they must keep compiling and running)"
+go test -count=1 -run '^$' -bench . -benchtime 1x ./internal/platform/auth/
