@@ -38,6 +38,10 @@ type ConsumerOptions struct {
 	// transaction (default 100). Batching amortises the commit (an fsync)
 	// over many events under load; at low load batches hold one event.
 	MaxBatch int
+	// MaxPollInterval is librdkafka's max.poll.interval.ms (default 5m):
+	// the poll loop never waits for the workers, so only a stuck process
+	// exceeds it.
+	MaxPollInterval time.Duration
 	// MaxBackoff caps the retry delay of transient failures (default 5s).
 	MaxBackoff time.Duration
 	// AfterCommit, if set, runs after an event's transaction committed and
@@ -86,6 +90,9 @@ func NewConsumer(k config.Kafka, db TxBeginner, prod *Producer, log *slog.Logger
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 100
 	}
+	if opts.MaxPollInterval <= 0 {
+		opts.MaxPollInterval = 5 * time.Minute
+	}
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 5 * time.Second
 	}
@@ -122,6 +129,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		"session.timeout.ms":                 6000,
 		"heartbeat.interval.ms":              1000,
 		"fetch.wait.max.ms":                  100,
+		"max.poll.interval.ms":               int(c.opts.MaxPollInterval.Milliseconds()),
 		"topic.metadata.refresh.interval.ms": 10000,
 	}))
 	if err != nil {
@@ -143,16 +151,17 @@ func (c *Consumer) Run(ctx context.Context) error {
 			c.log.Warn("consumer close timed out")
 		}
 	}()
-	if err := kc.SubscribeTopics(c.opts.Topics, nil); err != nil {
+	wctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	d := &dispatcher{kc: kc, log: c.log, queues: make([]chan *kafka.Message, c.opts.Concurrency), held: map[partition][]*kafka.Message{}}
+	if err := kc.SubscribeTopics(c.opts.Topics, d.rebalanced); err != nil {
 		return fmt.Errorf("events: consumer %s subscribe: %w", c.opts.Name, err)
 	}
 
-	wctx, stop := context.WithCancelCause(ctx)
-	defer stop(nil)
-	queues := make([]chan *kafka.Message, c.opts.Concurrency)
+	queues := d.queues
 	var wg sync.WaitGroup
 	for i := range queues {
-		queues[i] = make(chan *kafka.Message, 256)
+		queues[i] = make(chan *kafka.Message, 2*c.opts.MaxBatch)
 		wg.Add(1)
 		go func(q <-chan *kafka.Message) {
 			defer wg.Done()
@@ -173,15 +182,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 
 	c.log.Info("consumer started", "topics", c.opts.Topics, "group", c.opts.GroupID)
 	for wctx.Err() == nil {
+		d.flush()
 		ev := kc.Poll(100)
 		switch e := ev.(type) {
 		case nil:
 		case *kafka.Message:
-			q := queues[int(e.TopicPartition.Partition)%len(queues)]
-			select {
-			case q <- e:
-			case <-wctx.Done():
-			}
+			d.dispatch(e)
 		case kafka.Error:
 			if e.IsFatal() {
 				c.log.Error("kafka consumer fatal error", "err", e)
