@@ -158,3 +158,12 @@ func (s StorageSpec) SizeOrDefault() resource.Quantity {
 
 // Reclaim is the reclaim policy or the default.
 func (s StorageSpec) Reclaim() ReclaimPolicy { return cmp.Or(s.ReclaimPolicy, DefaultReclaimPolicy) }
+
+// MaxPods is the most pods of a service the spec allows at once outside a
+// rollout: maxReplicas with autoscaling, else the replica count.
+func (s ServiceSpec) MaxPods() int32 {
+	if s.Autoscaling != nil {
+		return s.Autoscaling.MaxReplicas
+	}
+	return s.ReplicaCount()
+}

@@ -55,8 +55,14 @@ func (n Names) PostgresConfig() string { return n.Bookstore + "-postgres-init" }
 // Redis is the managed Redis Deployment and Service.
 func (n Names) Redis() string { return n.Bookstore + "-redis" }
 
+// RedisConfig is the ConfigMap with the managed Redis's configuration and start script.
+func (n Names) RedisConfig() string { return n.Bookstore + "-redis-config" }
+
 // Kafka is the managed Kafka StatefulSet.
 func (n Names) Kafka() string { return n.Bookstore + "-kafka" }
+
+// KafkaConfig is the ConfigMap with the managed Kafka's server.properties and start script.
+func (n Names) KafkaConfig() string { return n.Bookstore + "-kafka-config" }
 
 // KafkaHeadless is the headless Service giving the Kafka pods stable names.
 func (n Names) KafkaHeadless() string { return n.Bookstore + "-kafka-headless" }
