@@ -14,7 +14,7 @@ import (
 // operator/api/v1alpha1).
 func TestInfraImagesPinned(t *testing.T) {
 	root := testenv.RepoRoot(t)
-	p, err := loadCompose(t, filepath.Join(root, "docker-compose.yml"))
+	p, err := loadCompose(t, filepath.Join(root, "docker-compose.yml"), "BOOKSTORE_ADMIN_PASSWORD=from-the-environment")
 	if err != nil {
 		t.Fatal(err)
 	}
