@@ -70,10 +70,9 @@ func Build(opts Options) app.Builder {
 			return app.Service{}, err
 		}
 		if d.Config.AdminEmail != "" {
-			if err := s.EnsureAdmin(ctx, d.Config.AdminEmail, d.Config.AdminPassword); err != nil {
+			if err := s.bootstrapAdmin(ctx, d); err != nil {
 				return app.Service{}, err
 			}
-			d.Logger.InfoContext(ctx, "admin account ensured", "email", d.Config.AdminEmail)
 		}
 		return app.Service{Routes: s.Routes, OpenAPI: openapiDoc}, nil
 	}
@@ -294,28 +293,5 @@ func (s *Service) me(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("find user: %w", err)
 	}
 	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
-}
-
-// EnsureAdmin creates the admin account, or makes the existing account with
-// that email an admin with that password.
-func (s *Service) EnsureAdmin(ctx context.Context, email, password string) error {
-	email = strings.TrimSpace(email)
-	if !validEmail(email) {
-		return fmt.Errorf("admin email %q is not a valid address", email)
-	}
-	if err := checkPassword(password); err != nil {
-		return fmt.Errorf("admin password: %w", err)
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cost)
-	if err != nil {
-		return fmt.Errorf("hash admin password: %w", err)
-	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO users (id, email, password_hash, role) VALUES ($1, $2, $3, 'admin')
-		ON CONFLICT ((lower(email))) DO UPDATE SET role = 'admin', password_hash = EXCLUDED.password_hash, updated_at = now()`,
-		uuid.Must(uuid.NewV7()), email, string(hash))
-	if err != nil {
-		return fmt.Errorf("ensure admin: %w", err)
-	}
 	return nil
 }

@@ -65,6 +65,9 @@ type Config struct {
 	// AdminEmail and AdminPassword: the admin account ensured by the user service.
 	AdminEmail    string
 	AdminPassword string
+	// AdminPromoteExisting lets the admin bootstrap promote an account that
+	// was registered with the admin e-mail (BOOKSTORE_ADMIN_PROMOTE_EXISTING).
+	AdminPromoteExisting bool
 
 	// DedupRetention: inbox and Idempotency-Key rows older than this are
 	// purged (internal/platform/retention).
@@ -196,6 +199,12 @@ func Load(service string, getenv func(string) string) (Config, error) {
 		c.JWTPublicKey = signing
 	}
 	c.JWTAudience = get("BOOKSTORE_JWT_AUDIENCE", "")
+	switch v := get("BOOKSTORE_ADMIN_PROMOTE_EXISTING", "false"); v {
+	case "true", "false":
+		c.AdminPromoteExisting = v == "true"
+	default:
+		bad("BOOKSTORE_ADMIN_PROMOTE_EXISTING", fmt.Errorf("want true or false, got %q", v))
+	}
 	if (c.AdminEmail == "") != (c.AdminPassword == "") {
 		bad("BOOKSTORE_ADMIN_EMAIL", errors.New("BOOKSTORE_ADMIN_EMAIL and BOOKSTORE_ADMIN_PASSWORD must be set together"))
 	}

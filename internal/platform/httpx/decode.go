@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -55,13 +56,37 @@ func decodeError(err error) *Error {
 		return BadRequest(fmt.Sprintf("malformed JSON at offset %d", syntax.Offset))
 	case errors.As(err, &typ):
 		if typ.Field != "" {
-			return BadRequest(fmt.Sprintf("field %q must be %s", typ.Field, typ.Type))
+			return BadRequest(fmt.Sprintf("field %q must be %s", typ.Field, jsonKind(typ.Type)))
 		}
-		return BadRequest(fmt.Sprintf("request body must be %s", typ.Type))
+		return BadRequest(fmt.Sprintf("request body must be %s", jsonKind(typ.Type)))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return BadRequest("unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field "))
 	default:
 		return BadRequest("malformed JSON body")
+	}
+}
+
+// jsonKind names the JSON value a Go type decodes from, in the API's words
+// (never a Go type name such as order.createRequest).
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer in range"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	default:
+		return "a valid value"
 	}
 }
 
