@@ -1,17 +1,15 @@
 // Package charts holds the Helm charts of Bookstore, embedded so that the
-// operator renders exactly the charts a Helm user installs.
+// operator renders exactly the charts a Helm user installs (see
+// charts/chartload), and the route table of every entry point
+// (bookstore/routes.yaml, see Routes). It imports no Helm package, so the
+// dev gateway can read the route table without linking Helm.
 package charts
 
 import (
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"strings"
 
-	"helm.sh/helm/v4/pkg/chart/loader/archive"
-	chart "helm.sh/helm/v4/pkg/chart/v2"
-	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"sigs.k8s.io/yaml"
 )
 
 // FS holds the chart directories: bookstore-lib (library), user, token,
@@ -23,55 +21,69 @@ var FS embed.FS
 // Services are the service charts, in the order the umbrella lists them.
 func Services() []string { return []string{"user", "token", "inventory", "order"} }
 
-// Load returns the named chart from FS with its dependencies attached, the
-// way `helm dependency build` would vendor them: the service charts get the
-// library chart, the umbrella gets the library and the four service charts.
-// Files under a chart's own charts/ directory (a local `helm dependency
-// build` leaves archives there) are ignored.
-func Load(name string) (*chart.Chart, error) {
-	c, err := loadDir(name)
-	if err != nil {
-		return nil, err
-	}
-	for _, dep := range c.Metadata.Dependencies {
-		sub, err := Load(dep.Name)
-		if err != nil {
-			return nil, fmt.Errorf("chart %s: dependency %s: %w", name, dep.Name, err)
-		}
-		c.AddDependency(sub)
-	}
-	return c, nil
+// Match is how a route's path matches a request path.
+type Match string
+
+// The two kinds of match every entry point supports (Ingress pathType,
+// HTTPRoute path type).
+const (
+	Prefix Match = "Prefix" // the path and everything below it, segment by segment
+	Exact  Match = "Exact"
+)
+
+// Route is one public path of a service.
+type Route struct {
+	Service string
+	Path    string
+	Match   Match
+	Docs    bool // a Swagger UI / OpenAPI route, off with the docs switch
 }
 
-func loadDir(name string) (*chart.Chart, error) {
-	var files []*archive.BufferedFile
-	err := fs.WalkDir(FS, name, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+// Table is charts/bookstore/routes.yaml.
+type Table struct {
+	Services []struct {
+		Name string `json:"name"`
+		API  string `json:"api"`
+		Docs string `json:"docs"`
+	} `json:"services"`
+	Docs []struct {
+		Path  string `json:"path"`
+		Match Match  `json:"match"`
+	} `json:"docs"`
+}
+
+// Routes returns the public paths of the route table, each service's API
+// route first, then its docs routes (only with docs).
+func Routes(docs bool) ([]Route, error) {
+	data, err := FS.ReadFile("bookstore/routes.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("route table: %w", err)
+	}
+	var t Table
+	if err := yaml.UnmarshalStrict(data, &t); err != nil {
+		return nil, fmt.Errorf("route table bookstore/routes.yaml: %w", err)
+	}
+	var out []Route
+	for _, s := range t.Services {
+		out = append(out, Route{Service: s.Name, Path: s.API, Match: Prefix})
+		if !docs {
+			continue
 		}
-		rel := strings.TrimPrefix(p, name+"/")
-		if d.IsDir() {
-			if rel == "charts" {
-				return fs.SkipDir
+		for _, d := range t.Docs {
+			if d.Match != Prefix && d.Match != Exact {
+				return nil, fmt.Errorf("route table: %s%s: match %q, want Prefix or Exact", s.Docs, d.Path, d.Match)
 			}
-			return nil
+			out = append(out, Route{Service: s.Name, Path: s.Docs + d.Path, Match: d.Match, Docs: true})
 		}
-		if rel == "Chart.lock" {
-			return nil
-		}
-		data, err := FS.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		files = append(files, &archive.BufferedFile{Name: path.Clean(rel), Data: data})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("chart %s: %w", name, err)
 	}
-	c, err := loader.LoadFiles(files)
-	if err != nil {
-		return nil, fmt.Errorf("chart %s: %w", name, err)
+	return out, nil
+}
+
+// Matches reports whether path is matched by r, the way an Ingress Prefix or
+// Exact path and an HTTPRoute PathPrefix or Exact match do.
+func (r Route) Matches(path string) bool {
+	if r.Match == Exact {
+		return path == r.Path
 	}
-	return c, nil
+	return path == r.Path || (len(path) > len(r.Path) && path[:len(r.Path)] == r.Path && path[len(r.Path)] == '/')
 }

@@ -138,7 +138,7 @@ func TestHelmTemplateAppliesToTheAPIServer(t *testing.T) {
 	helm := testenv.Tool(t, "helm")
 	kubectl := testenv.Tool(t, "kubectl")
 	dir := stageCharts(t, helm)
-	kc := kubeconfig(t, testenv.Kube(t))
+	kc := kubeconfig(t, testenv.Kube(t, testenv.GatewayAPICRDs(t)))
 	const ns = "shop"
 	run(t, nil, kubectl, "--kubeconfig", kc, "create", "namespace", ns)
 

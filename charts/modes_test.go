@@ -186,18 +186,44 @@ func TestUmbrella(t *testing.T) {
 			}
 		}
 		docs := find(objs, "Ingress", "bs-bookstore-docs")
-		if got := str(docs, "spec", "rules", "0", "http", "paths", "0", "path"); got != "/docs/user(/|$)(.*)" {
+		if got := str(docs, "spec", "rules", "0", "http", "paths", "0", "path"); got != "/docs/user/swagger" {
 			t.Errorf("docs path = %q", got)
 		}
-		if got := str(docs, "metadata", "annotations", "nginx.ingress.kubernetes.io/rewrite-target"); got != "/$2" {
-			t.Errorf("docs rewrite = %q", got)
+		if find(objs, "HTTPRoute", "") != nil || find(objs, "Gateway", "") != nil {
+			t.Errorf("Gateway API objects rendered by default: %v", kinds(objs))
+		}
+	})
+	t.Run("Gateway API: routes attach to existing Gateways and the one created", func(t *testing.T) {
+		objs := mustRender(t, "bookstore", yamlValues(t, `
+ingress: {enabled: false}
+gatewayAPI: {enabled: true, hostnames: [books.example.com], parentRefs: [{name: shared, namespace: infra, sectionName: web}], gateway: {className: eg, port: 8000}}`))
+		if find(objs, "Ingress", "") != nil {
+			t.Errorf("Ingress disabled but rendered")
+		}
+		gw := find(objs, "Gateway", "bs-bookstore")
+		if str(gw, "spec", "gatewayClassName") != "eg" || get(gw, "spec", "listeners", "0", "port") != float64(8000) ||
+			str(gw, "spec", "listeners", "0", "hostname") != "books.example.com" {
+			t.Errorf("Gateway spec = %v", get(gw, "spec"))
+		}
+		for _, name := range []string{"bs-bookstore", "bs-bookstore-docs"} {
+			hr := find(objs, "HTTPRoute", name)
+			parents := get(hr, "spec", "parentRefs").([]any)
+			if len(parents) != 2 || str(parents[0], "name") != "shared" || str(parents[0], "namespace") != "infra" ||
+				str(parents[0], "sectionName") != "web" || str(parents[1], "name") != "bs-bookstore" ||
+				str(hr, "spec", "hostnames", "0") != "books.example.com" {
+				t.Errorf("HTTPRoute %s: parentRefs %v, hostnames %v", name, parents, get(hr, "spec", "hostnames"))
+			}
+		}
+		if _, err := render(t, "bookstore", yamlValues(t, `gatewayAPI: {enabled: true}`)); err == nil || !strings.Contains(err.Error(), "parentRefs or gatewayAPI.gateway.className") {
+			t.Errorf("routes with no parent: err = %v", err)
 		}
 	})
 	t.Run("global values reach every service; host and TLS", func(t *testing.T) {
 		objs := mustRender(t, "bookstore", yamlValues(t, `
 global: {bookstore: {image: {repository: example.com/bs, tag: "9.9.9"}, redis: {url: "redis://r:6379"}, jwt: {existingSecret: my-jwt}}}
 order: {enabled: false}
-ingress: {host: books.example.com, tlsSecretName: books-tls, docs: {enabled: false}}`))
+docs: {enabled: false}
+ingress: {host: books.example.com, tlsSecretName: books-tls}`))
 		for _, svc := range []string{"user", "token", "inventory"} {
 			dep := find(objs, "Deployment", "bs-"+svc)
 			ctr := get(dep, "spec", "template", "spec", "containers", "0")
@@ -236,7 +262,7 @@ token: {enabled: false, fullnameOverride: demo-token}
 inventory: {enabled: false, fullnameOverride: demo-inventory}
 order: {enabled: false, fullnameOverride: demo-order}
 fullnameOverride: demo
-ingress: {docs: {enabled: false}}`))
+docs: {enabled: false}`))
 		if got := kinds(objs); !slices.Equal(got, []string{"Ingress/demo"}) {
 			t.Fatalf("objects = %v", got)
 		}

@@ -12,7 +12,7 @@ import (
 	"helm.sh/helm/v4/pkg/engine"
 	"sigs.k8s.io/yaml"
 
-	"github.com/bookstore-platform/bookstore/charts"
+	"github.com/bookstore-platform/bookstore/charts/chartload"
 	"github.com/bookstore-platform/bookstore/internal/testenv"
 )
 
@@ -42,7 +42,7 @@ var docSep = regexp.MustCompile(`(?m)^---\s*$`)
 // returns the objects of every template, hooks included, in a stable order.
 func render(t *testing.T, name string, vals map[string]any) ([]object, error) {
 	t.Helper()
-	c, err := charts.Load(name)
+	c, err := chartload.Load(name)
 	if err != nil {
 		t.Fatalf("load %s: %v", name, err)
 	}

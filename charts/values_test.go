@@ -6,11 +6,12 @@ import (
 	"testing"
 
 	"github.com/bookstore-platform/bookstore/charts"
+	"github.com/bookstore-platform/bookstore/charts/chartload"
 )
 
 func TestEveryChartLoadsFromTheEmbeddedFS(t *testing.T) {
 	for _, name := range append([]string{"bookstore-lib", "bookstore"}, charts.Services()...) {
-		c, err := charts.Load(name)
+		c, err := chartload.Load(name)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

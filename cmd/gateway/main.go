@@ -1,11 +1,16 @@
 // Command gateway is the single entry point of `make dev` and docker-compose: it routes
-// /api/users, /api/tokens, /api/books and /api/orders to the services like the Ingress,
-// and serves the storefront (package storefront) at /.
+// the public paths of charts/bookstore/routes.yaml to the services like the Ingress and
+// the HTTPRoutes do (the storefront's / and /assets/ it serves itself, package storefront,
+// the same pages the user service serves behind the Ingress), and answers 404 to everything
+// else.
 //
-// Environment: BOOKSTORE_HTTP_ADDR (default :8080) and BOOKSTORE_GATEWAY_{USER,TOKEN,
-// INVENTORY,ORDER}_URL (defaults: the `make dev` ports 8091..8094 on 127.0.0.1).
-// `gateway healthcheck` asks the running gateway's /healthz and exits 0 when it answers
-// 200 (the image has no shell or curl; compose's healthcheck runs this).
+// Environment: BOOKSTORE_HTTP_ADDR (default :8080), BOOKSTORE_GATEWAY_{USER,TOKEN,
+// INVENTORY,ORDER}_URL (defaults: the `make dev` ports 8091..8094 on 127.0.0.1) and
+// BOOKSTORE_GATEWAY_DOCS (default true: route each service's Swagger UI and OpenAPI
+// document; false in production). `gateway healthcheck` sends the running gateway a
+// request outside every route and exits 0 when the gateway's own JSON 404 answers (the
+// gateway has no path of its own, and the image has no shell or curl; compose's
+// healthcheck runs this).
 package main
 
 import (
@@ -15,6 +20,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -47,7 +53,7 @@ func env(name, def string) string {
 }
 
 func healthcheck() int {
-	if err := httpx.Probe(context.Background(), env("BOOKSTORE_HTTP_ADDR", ":8080"), "/healthz", 2*time.Second); err != nil {
+	if err := gateway.Probe(context.Background(), env("BOOKSTORE_HTTP_ADDR", ":8080"), 2*time.Second); err != nil {
 		fmt.Fprintln(os.Stderr, "gateway:", err)
 		return 1
 	}
@@ -55,12 +61,16 @@ func healthcheck() int {
 }
 
 func run(logger *slog.Logger) error {
+	docs, err := strconv.ParseBool(env("BOOKSTORE_GATEWAY_DOCS", "true"))
+	if err != nil {
+		return fmt.Errorf("BOOKSTORE_GATEWAY_DOCS: want true or false: %w", err)
+	}
 	routes, err := gateway.Routes(map[string]string{
 		"user":      env("BOOKSTORE_GATEWAY_USER_URL", "http://127.0.0.1:8091"),
 		"token":     env("BOOKSTORE_GATEWAY_TOKEN_URL", "http://127.0.0.1:8092"),
 		"inventory": env("BOOKSTORE_GATEWAY_INVENTORY_URL", "http://127.0.0.1:8093"),
 		"order":     env("BOOKSTORE_GATEWAY_ORDER_URL", "http://127.0.0.1:8094"),
-	})
+	}, docs)
 	if err != nil {
 		return err
 	}
@@ -76,7 +86,7 @@ func run(logger *slog.Logger) error {
 		return err
 	}
 	for _, rt := range routes {
-		logger.Info("route", "prefix", rt.Prefix, "upstream", rt.Upstream.String())
+		logger.Info("route", "path", rt.Path, "match", rt.Match, "upstream", rt.Upstream.String())
 	}
 	logger.Info("gateway listening", "addr", ln.Addr().String())
 	return httpx.Serve(ctx, httpx.NewServer(storefront.Mount(site, gateway.Handler(routes, logger))), ln, 20*time.Second)

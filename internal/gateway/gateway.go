@@ -1,8 +1,9 @@
-// Package gateway is the single entry point used by `make dev` and docker-compose: it
-// routes the public API paths to the four services exactly like the Kubernetes Ingress
-// does, and exposes each service's own paths under /docs/<service>/ (as the docs Ingress
-// does), so its Swagger UI is /docs/<service>/swagger/ and its document
-// /docs/<service>/openapi.json.
+// Package gateway is the single entry point used by `make dev` and docker-compose. It
+// routes exactly the public paths of the route table (charts/bookstore/routes.yaml, the
+// one the Ingress and the HTTPRoutes are rendered from) to their services, with the path
+// unchanged: /api/... and, with docs on, each service's Swagger UI and OpenAPI document
+// (/docs/<service>/swagger/, /docs/<service>/openapi.json). Everything else, including
+// the services' /healthz, /readyz and /metrics, is a JSON 404.
 package gateway
 
 import (
@@ -11,63 +12,70 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/bookstore-platform/bookstore/charts"
 	"github.com/bookstore-platform/bookstore/internal/platform/httpx"
 )
 
-// Route sends requests whose path starts with Prefix to Upstream.
+// Route sends requests matching the table route to Upstream.
 type Route struct {
-	Service  string // user, token, inventory, order
-	Prefix   string // /api/users
+	charts.Route
 	Upstream *url.URL
 }
 
-// Routes maps the public prefixes to the services, as the Ingress does.
-func Routes(upstreams map[string]string) ([]Route, error) {
-	prefixes := []struct{ service, prefix string }{
-		{"user", "/api/users"}, {"token", "/api/tokens"}, {"inventory", "/api/books"}, {"order", "/api/orders"},
+// Routes builds the gateway's routes from the route table, with the upstream URL of
+// each service; docs turns the Swagger UI / OpenAPI routes on.
+func Routes(upstreams map[string]string, docs bool) ([]Route, error) {
+	table, err := charts.Routes(docs)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	routes := make([]Route, 0, len(prefixes))
-	for _, p := range prefixes {
-		raw, ok := upstreams[p.service]
+	routes := make([]Route, 0, len(table))
+	for _, tr := range table {
+		raw, ok := upstreams[tr.Service]
 		if !ok || raw == "" {
-			return nil, fmt.Errorf("gateway: no upstream for the %s service", p.service)
+			return nil, fmt.Errorf("gateway: no upstream for the %s service", tr.Service)
 		}
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("gateway: upstream of %s is not an http(s) URL: %q", p.service, raw)
+			return nil, fmt.Errorf("gateway: upstream of %s is not an http(s) URL: %q", tr.Service, raw)
 		}
-		routes = append(routes, Route{Service: p.service, Prefix: p.prefix, Upstream: u})
+		routes = append(routes, Route{Route: tr, Upstream: u})
 	}
+	// As Ingress and HTTPRoute: an Exact match wins, then the longest prefix.
+	sort.SliceStable(routes, func(i, j int) bool {
+		if (routes[i].Match == charts.Exact) != (routes[j].Match == charts.Exact) {
+			return routes[i].Match == charts.Exact
+		}
+		return len(routes[i].Path) > len(routes[j].Path)
+	})
 	return routes, nil
 }
 
-// Handler returns the gateway's handler: the API routes, /docs/<service>/ (the service's
-// Swagger UI and OpenAPI document), /healthz, and a JSON 404 for anything else. A
+// Handler returns the gateway's handler: the routes, and a JSON 404 for anything else. A
 // request with a method outside the standard set is answered 501 and never forwarded.
 func Handler(routes []Route, logger *slog.Logger) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"status":"ok"}`))
-	})
+	proxies := make(map[string]http.Handler)
 	for _, rt := range routes {
-		proxy := newProxy(rt, logger)
-		mux.Handle(rt.Prefix, proxy)
-		mux.Handle(rt.Prefix+"/", proxy)
-		// /docs/user/swagger/ → user's /swagger/; the page loads ../openapi.json, which is
-		// /docs/user/openapi.json → user's /openapi.json.
-		docs := "/docs/" + rt.Service
-		mux.Handle("GET "+docs+"/", http.StripPrefix(docs, proxy))
+		if proxies[rt.Service] == nil {
+			proxies[rt.Service] = newProxy(rt, logger)
+		}
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, rt := range routes {
+			if rt.Matches(r.URL.Path) {
+				proxies[rt.Service].ServeHTTP(w, r)
+				return
+			}
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write([]byte(`{"error":{"code":"not_found","message":"no such route"}}`))
 	})
-	return accessLog(httpx.RejectUnknownMethods(mux), logger)
+	return accessLog(httpx.RejectUnknownMethods(h), logger)
 }
 
 func newProxy(rt Route, logger *slog.Logger) *httputil.ReverseProxy {

@@ -2,12 +2,14 @@ package gateway
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // upstream answers with the service name and the path it received.
@@ -20,18 +22,24 @@ func upstream(t *testing.T, name string) string {
 	return srv.URL
 }
 
-func TestGatewayRoutesLikeTheIngress(t *testing.T) {
+func TestGatewayRoutesOnlyPublicPathsUnchanged(t *testing.T) {
 	ups := map[string]string{}
 	for _, s := range []string{"user", "token", "inventory", "order"} {
 		ups[s] = upstream(t, s)
 	}
-	routes, err := Routes(ups)
-	if err != nil {
-		t.Fatal(err)
+	for _, docs := range []bool{true, false} {
+		routes, err := Routes(ups, docs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gw := httptest.NewServer(Handler(routes, slog.New(slog.DiscardHandler)))
+		t.Cleanup(gw.Close)
+		t.Run(fmt.Sprintf("docs=%v", docs), func(t *testing.T) { checkRoutes(t, gw.URL, docs) })
 	}
-	gw := httptest.NewServer(Handler(routes, slog.New(slog.DiscardHandler)))
-	defer gw.Close()
+}
 
+func checkRoutes(t *testing.T, gw string, docs bool) {
+	docStatus := map[bool]int{true: 200, false: 404}[docs]
 	tests := []struct {
 		path, service, upstreamPath string
 		status                      int
@@ -41,15 +49,25 @@ func TestGatewayRoutesLikeTheIngress(t *testing.T) {
 		{"/api/books?limit=2&cursor=x", "inventory", "/api/books?limit=2&cursor=x", 200},
 		{"/api/books/42", "inventory", "/api/books/42", 200},
 		{"/api/orders", "order", "/api/orders", 200},
-		{"/docs/order/swagger/", "order", "/swagger/", 200},
-		{"/docs/token/openapi.json", "token", "/openapi.json", 200},
-		{"/docs/user/swagger/swagger-ui.css", "user", "/swagger/swagger-ui.css", 200},
+		{"/docs/order/swagger/", "order", "/docs/order/swagger/", docStatus},
+		{"/docs/order/swagger", "order", "/docs/order/swagger", docStatus},
+		{"/docs/token/openapi.json", "token", "/docs/token/openapi.json", docStatus},
+		{"/docs/user/swagger/swagger-ui.css", "user", "/docs/user/swagger/swagger-ui.css", docStatus},
 		{"/api/booksellers", "", "", 404},
 		{"/nothing", "", "", 404},
+		{"/healthz", "", "", 404},
+		{"/metrics", "", "", 404},
+		{"/readyz", "", "", 404},
+		{"/docs/user/metrics", "", "", 404},
+		{"/docs/token/readyz", "", "", 404},
+		{"/docs/inventory/healthz", "", "", 404},
+		{"/docs/order/openapi.json/x", "", "", 404},
+		{"/docs/user/swaggerx", "", "", 404},
+		{"/docs/user/", "", "", 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodGet, gw.URL+tt.path, nil)
+			req, _ := http.NewRequest(http.MethodGet, gw+tt.path, nil)
 			req.Header.Set("Authorization", "Bearer abc")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -81,7 +99,7 @@ func TestGatewayUpstreamDownIs502JSON(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	dead := srv.URL
 	srv.Close()
-	routes, err := Routes(map[string]string{"user": dead, "token": dead, "inventory": dead, "order": dead})
+	routes, err := Routes(map[string]string{"user": dead, "token": dead, "inventory": dead, "order": dead}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,8 +121,26 @@ func TestRoutesRejectsBadConfig(t *testing.T) {
 		"missing order": {"user": "http://a", "token": "http://b", "inventory": "http://c"},
 		"not a URL":     {"user": "http://a", "token": "http://b", "inventory": "http://c", "order": "ftp://d"},
 	} {
-		if _, err := Routes(ups); err == nil {
+		if _, err := Routes(ups, true); err == nil {
 			t.Errorf("%s: Routes accepted %v", name, ups)
 		}
+	}
+}
+
+func TestProbeWantsTheGatewaysOwn404(t *testing.T) {
+	routes, err := Routes(map[string]string{"user": "http://a", "token": "http://b", "inventory": "http://c", "order": "http://d"}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := httptest.NewServer(Handler(routes, slog.New(slog.DiscardHandler)))
+	defer gw.Close()
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) }))
+	defer other.Close()
+	addr := func(u string) string { return ":" + u[strings.LastIndex(u, ":")+1:] }
+	if err := Probe(t.Context(), addr(gw.URL), 2*time.Second); err != nil {
+		t.Errorf("probe of the gateway: %v", err)
+	}
+	if err := Probe(t.Context(), addr(other.URL), 2*time.Second); err == nil {
+		t.Error("probe accepted a server that is not the gateway")
 	}
 }

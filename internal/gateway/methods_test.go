@@ -19,7 +19,7 @@ func TestGatewayRejectsUnknownMethods(t *testing.T) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	defer up.Close()
-	routes, err := Routes(map[string]string{"user": up.URL, "token": up.URL, "inventory": up.URL, "order": up.URL})
+	routes, err := Routes(map[string]string{"user": up.URL, "token": up.URL, "inventory": up.URL, "order": up.URL}, true)
 	if err != nil {
 		t.Fatal(err)
 	}

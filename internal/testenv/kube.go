@@ -1,7 +1,10 @@
 package testenv
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -45,4 +48,32 @@ func KubeEnv(t testing.TB, crdDirs ...string) (*envtest.Environment, *rest.Confi
 		}
 	})
 	return env, cfg
+}
+
+// GatewayAPICRDs returns the directory of the standard Gateway API CRDs (GatewayClass,
+// Gateway, HTTPRoute, ...) of sigs.k8s.io/gateway-api at GATEWAY_API_VERSION of
+// hack/versions.env, the version go.mod requires: its config/crd/standard in the module
+// cache, downloaded through `go mod download` when missing. Pass it to Kube.
+func GatewayAPICRDs(t testing.TB) string {
+	t.Helper()
+	root := RepoRoot(t)
+	v, err := pinned(root, "GATEWAY_API_VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("go", "mod", "download", "-json", "sigs.k8s.io/gateway-api@v"+v)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		missing(t, "the Gateway API CRDs", fmt.Sprintf("go mod download sigs.k8s.io/gateway-api@v%s: %v", v, err))
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		t.Fatalf("go mod download -json sigs.k8s.io/gateway-api@v%s: no module directory in %s", v, out)
+	}
+	dir := filepath.Join(mod.Dir, "config", "crd", "standard")
+	if _, err := os.Stat(filepath.Join(dir, "gateway.networking.k8s.io_httproutes.yaml")); err != nil {
+		t.Fatalf("Gateway API CRDs: %v", err)
+	}
+	return dir
 }

@@ -214,15 +214,15 @@ func TestPlatformEndpoints(t *testing.T) {
 		}
 	}
 	var doc map[string]any
-	f.srv.Get(t, "/openapi.json", "").Expect(t, 200).JSON(t, &doc)
+	f.srv.Get(t, "/docs/user/openapi.json", "").Expect(t, 200).JSON(t, &doc)
 	if doc["openapi"] == nil {
 		t.Fatal("openapi.json is not an OpenAPI document")
 	}
-	ui := f.srv.Get(t, "/swagger/", "").Expect(t, 200)
+	ui := f.srv.Get(t, "/docs/user/swagger/", "").Expect(t, 200)
 	if !strings.Contains(string(ui.Body), "swagger-ui-bundle.js") {
 		t.Fatal("swagger UI page missing")
 	}
-	f.srv.Get(t, "/swagger/swagger-ui-bundle.js", "").Expect(t, 200)
+	f.srv.Get(t, "/docs/user/swagger/swagger-ui-bundle.js", "").Expect(t, 200)
 	if r := f.srv.Get(t, "/api/users/nope", ""); r.Status != 404 || r.ErrorCode() != "not_found" {
 		t.Fatalf("unknown path: %d %s", r.Status, r.Body)
 	}

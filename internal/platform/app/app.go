@@ -9,7 +9,7 @@
 //		return func(ctx context.Context, d app.Deps) (app.Service, error) {
 //			return app.Service{
 //				Routes:  func(r *mux.Router) { ... },          // public API
-//				OpenAPI: openapiJSON,                          // served at /openapi.json
+//				OpenAPI: openapiJSON,                          // served at <docs>/openapi.json
 //				Workers: map[string]app.Worker{"relay": ...},  // background loops
 //				Checks:  map[string]app.Check{"kafka": ...},   // extra /readyz checks
 //				Close:   func() { ... },                       // after workers stopped
@@ -22,7 +22,8 @@
 //
 // Endpoints added to every service: GET /healthz (process alive), GET
 // /readyz (database, Redis and every Check answer within 2s; 503 while
-// shutting down), GET /metrics, GET /openapi.json, GET /swagger/.
+// shutting down), GET /metrics, and under the docs prefix (BOOKSTORE_DOCS_PREFIX,
+// default /docs/<service>) GET <docs>/openapi.json and GET <docs>/swagger/.
 //
 // Programs call Main ("user" = "user serve", "user migrate"). End-to-end
 // tests embed a service in process with New, then Handler (e.g. behind
@@ -204,9 +205,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, builders .
 	r.Handle("/readyz", http.HandlerFunc(a.readyz)).Methods(http.MethodGet)
 	r.Handle("/metrics", metrics.Handler()).Methods(http.MethodGet)
 	if svc.OpenAPI != nil {
-		r.Handle("/openapi.json", httpx.OpenAPI(svc.OpenAPI)).Methods(http.MethodGet)
-		r.Handle("/swagger", http.RedirectHandler("/swagger/", http.StatusMovedPermanently)).Methods(http.MethodGet)
-		r.PathPrefix("/swagger/").Handler(httpx.SwaggerUI("/swagger/"))
+		httpx.Docs(r, cfg.DocsPrefix, svc.OpenAPI)
 	}
 	for _, f := range routes {
 		f(r)

@@ -33,8 +33,12 @@ type Kafka struct {
 
 // Config is the validated configuration of one service process.
 type Config struct {
-	Service     string
-	HTTPAddr    string
+	Service  string
+	HTTPAddr string
+	// DocsPrefix is where the service serves its Swagger UI and OpenAPI
+	// document (BOOKSTORE_DOCS_PREFIX, default /docs/<service>): the path the
+	// entry points route to it unchanged (charts/bookstore/routes.yaml).
+	DocsPrefix  string
 	DatabaseURL string
 	RedisURL    string
 	Kafka       Kafka
@@ -103,6 +107,7 @@ func Load(service string, getenv func(string) string) (Config, error) {
 	c := Config{
 		Service:       service,
 		HTTPAddr:      get("BOOKSTORE_HTTP_ADDR", ":8080"),
+		DocsPrefix:    get("BOOKSTORE_DOCS_PREFIX", "/docs/"+service),
 		DatabaseURL:   get("BOOKSTORE_DATABASE_URL", fmt.Sprintf("postgres://postgres@127.0.0.1:54432/bookstore_%s?sslmode=disable", service)),
 		RedisURL:      get("BOOKSTORE_REDIS_URL", "redis://127.0.0.1:54379/0"),
 		AdminEmail:    get("BOOKSTORE_ADMIN_EMAIL", ""),
@@ -120,6 +125,9 @@ func Load(service string, getenv func(string) string) (Config, error) {
 
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		bad("BOOKSTORE_HTTP_ADDR", err)
+	}
+	if !strings.HasPrefix(c.DocsPrefix, "/") || strings.HasSuffix(c.DocsPrefix, "/") || strings.ContainsAny(c.DocsPrefix, "?#{}") {
+		bad("BOOKSTORE_DOCS_PREFIX", errors.New("want an absolute path without a trailing slash, like /docs/"+service))
 	}
 	if u, err := url.Parse(c.DatabaseURL); err != nil {
 		bad("BOOKSTORE_DATABASE_URL", errors.New("not a URL"))

@@ -26,14 +26,14 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
-	"github.com/bookstore-platform/bookstore/charts"
+	"github.com/bookstore-platform/bookstore/charts/chartload"
 )
 
 // Chart renders one embedded chart (with its dependencies attached) as release
 // name in namespace, with values overriding the chart's defaults, and returns
 // the objects sorted by file name then position (NOTES.txt is skipped).
 func Chart(ctx context.Context, name, release, namespace string, values map[string]any) ([]*unstructured.Unstructured, error) {
-	c, err := charts.Load(name)
+	c, err := chartload.Load(name)
 	if err != nil {
 		return nil, fmt.Errorf("load chart %s: %w", name, err)
 	}
