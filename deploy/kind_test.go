@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +40,7 @@ func TestKindConfig(t *testing.T) {
 	}
 	cp := planes[0]
 	if cp.Labels["ingress-ready"] != "true" {
-		t.Errorf("control-plane labels %v: ingress-nginx's kind manifest schedules on ingress-ready=true", cp.Labels)
+		t.Errorf("control-plane labels %v: deploy/kind/haproxy-ingress.yaml schedules on ingress-ready=true", cp.Labels)
 	}
 	ports := map[int32]int32{}
 	for _, m := range cp.ExtraPortMappings {
@@ -137,4 +138,43 @@ func appVersion(t *testing.T) string {
 		t.Fatalf("charts/bookstore/Chart.yaml appVersion: %q, %v", c.AppVersion, err)
 	}
 	return c.AppVersion
+}
+
+// TestKindEntryPointController: `make kind-up` installs haproxy-ingress at the
+// pinned version, serving the Ingress class the sample names and a
+// GatewayClass for HTTPRoutes, on the node whose ports kind maps to the host.
+func TestKindEntryPointController(t *testing.T) {
+	root := testenv.RepoRoot(t)
+	data, err := os.ReadFile(filepath.Join(root, "deploy", "kind", "haproxy-ingress.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := map[string]map[string]any{}
+	for _, doc := range regexp.MustCompile(`(?m)^---$`).Split(string(data), -1) {
+		var o map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
+			t.Fatal(err)
+		}
+		if o != nil {
+			objs[testenv.LookupString(o, "kind")] = o
+		}
+	}
+	const controller = "haproxy-ingress.github.io/controller"
+	if got := testenv.LookupString(objs["IngressClass"], "spec", "controller"); got != controller {
+		t.Errorf("IngressClass controller %q", got)
+	}
+	if got := testenv.LookupString(objs["GatewayClass"], "spec", "controllerName"); got != controller {
+		t.Errorf("GatewayClass controllerName %q", got)
+	}
+	pod := testenv.Lookup(objs["DaemonSet"], "spec", "template", "spec")
+	if got, want := testenv.LookupString(pod, "containers", "0", "image"), "quay.io/jcmoraisjr/haproxy-ingress:v"+pinned(t, "HAPROXY_INGRESS_VERSION"); got != want {
+		t.Errorf("image %s, want %s (hack/versions.env)", got, want)
+	}
+	args := fmt.Sprint(testenv.Lookup(pod, "containers", "0", "args"))
+	if !strings.Contains(args, "--watch-gateway=true") {
+		t.Errorf("args %s: without --watch-gateway=true no HTTPRoute is served", args)
+	}
+	if testenv.LookupString(pod, "nodeSelector", "ingress-ready") != "true" {
+		t.Errorf("nodeSelector %v: the host ports are mapped on the ingress-ready node only", testenv.Lookup(pod, "nodeSelector"))
+	}
 }

@@ -40,7 +40,6 @@ exit 0
 		"KUBECTL="+filepath.Join(bin, "kubectl"),
 		"KIND_EXPERIMENTAL_PROVIDER=",
 		"BOOKSTORE_VERSION=",
-		"INGRESS_NGINX_VERSION=",
 	)
 	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
@@ -87,26 +86,30 @@ func TestKindUpOrder(t *testing.T) {
 		}
 	}
 	create := step("kind create cluster", "kind create cluster", "--config kind-config.yaml")
-	ingress := step("the ingress-nginx install", "kubectl", "apply -f https://raw.githubusercontent.com/kubernetes/ingress-nginx/"+pinned(t, "INGRESS_NGINX_VERSION")+"/deploy/static/provider/kind/deploy.yaml")
+	gwCRDs := step("the Gateway API CRDs", "kubectl", "apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v"+pinned(t, "GATEWAY_API_VERSION")+"/standard-install.yaml")
+	gwCRDsReady := step("the Gateway API CRD wait", "kubectl", "wait --for=condition=Established", "crd/httproutes.gateway.networking.k8s.io")
+	ingress := step("the haproxy-ingress install", "kubectl", "apply -f deploy/kind/haproxy-ingress.yaml")
 	metrics := step("the metrics-server install", "kubectl", "apply -f https://github.com/kubernetes-sigs/metrics-server/releases/download/v"+pinned(t, "METRICS_SERVER_VERSION")+"/components.yaml")
 	insecure := step("the metrics-server kubelet TLS patch", "kubectl", "-n kube-system patch deployment metrics-server", "--kubelet-insecure-tls")
 	build := step("the service image build", "docker build -t bookstore:"+version+" .")
 	step("the operator image build", "docker build -t bookstore-operator:"+version+" --target operator .")
 	load := step("kind load", "kind load docker-image", "bookstore:"+version, "bookstore-operator:"+version)
-	ingressReady := step("the ingress-nginx readiness wait", "kubectl", "-n ingress-nginx rollout status deployment/ingress-nginx-controller")
+	ingressReady := step("the haproxy-ingress readiness wait", "kubectl", "-n haproxy-ingress rollout status daemonset/haproxy-ingress")
 	operator := step("the operator install", "kubectl", "apply -k manifests/")
 	crd := step("the CRD wait", "kubectl", "wait --for=condition=Established crd/bookstores.bookstore.dev")
 	operatorReady := step("the operator rollout wait", "kubectl", "-n bookstore-system rollout status deployment/bookstore-operator")
 	sample := step("the sample", "kubectl", "apply -f manifests/samples/bookstore.yaml")
 	ready := step("the Ready wait", "kubectl", "wait --for=condition=Ready -f manifests/samples/bookstore.yaml")
 
-	before("kind create cluster", "the ingress-nginx install", create, ingress)
+	before("kind create cluster", "the Gateway API CRDs", create, gwCRDs)
+	before("the Gateway API CRD wait", "the haproxy-ingress install (its GatewayClass)", gwCRDsReady, ingress)
+	before("the haproxy-ingress install", "its readiness wait", ingress, ingressReady)
 	before("kind create cluster", "the metrics-server install", create, metrics)
 	before("the metrics-server install", "its patch", metrics, insecure)
 	before("the metrics-server install", "the sample (its order service autoscales)", metrics, sample)
 	before("the image build", "kind load", build, load)
 	before("kind load", "the operator install", load, operator)
-	before("the ingress-nginx readiness wait", "the sample (its Ingress goes through the ingress-nginx admission webhook)", ingressReady, sample)
+	before("the haproxy-ingress readiness wait", "the sample (its routes need the controller)", ingressReady, sample)
 	before("the operator install", "the CRD wait", operator, crd)
 	before("the CRD wait", "the sample", crd, sample)
 	before("the operator rollout wait", "the sample", operatorReady, sample)
@@ -158,7 +161,7 @@ func TestKindUpPodman(t *testing.T) {
 
 // TestKindDocsURLs: the URLs docs/running.md gives for kind reach the
 // sample's Ingress, whose rules match only its host (a request for
-// http://localhost/ would get ingress-nginx's 404).
+// http://localhost/ would get haproxy-ingress's 404).
 func TestKindDocsURLs(t *testing.T) {
 	root := testenv.RepoRoot(t)
 	var sample struct {

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# `make kind-up`: a kind cluster with ingress-nginx and metrics-server, the Bookstore images,
+# `make kind-up`: a kind cluster with the Gateway API CRDs (GATEWAY_API_VERSION), haproxy-ingress
+# (HAPROXY_INGRESS_VERSION, deploy/kind/haproxy-ingress.yaml: Ingress class and GatewayClass
+# haproxy) and metrics-server, the Bookstore images,
 # the operator (kubectl apply -k manifests/) and the sample Bookstore, waited
 # for until Ready. Needs docker (or podman: DOCKER=podman, which also sets
 # KIND_EXPERIMENTAL_PROVIDER=podman) and kubectl; installs kind into bin/ when missing. Undo with hack/kind-down.sh.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-ingress_override="${INGRESS_NGINX_VERSION:-}"
 # shellcheck source=versions.env
 source hack/versions.env
 
@@ -16,7 +17,6 @@ if [ "$(basename "$DOCKER")" = podman ]; then
 	export KIND_EXPERIMENTAL_PROVIDER="${KIND_EXPERIMENTAL_PROVIDER:-podman}"
 fi
 KUBECTL="${KUBECTL:-kubectl}"
-INGRESS_NGINX_VERSION="${ingress_override:-$INGRESS_NGINX_VERSION}"
 SAMPLE=manifests/samples/bookstore.yaml
 version="${BOOKSTORE_VERSION:-$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' charts/bookstore/Chart.yaml)}"
 
@@ -39,8 +39,14 @@ else
 fi
 ctx=(--context "kind-$CLUSTER")
 
-log "installing ingress-nginx $INGRESS_NGINX_VERSION"
-"$KUBECTL" "${ctx[@]}" apply -f "https://raw.githubusercontent.com/kubernetes/ingress-nginx/$INGRESS_NGINX_VERSION/deploy/static/provider/kind/deploy.yaml"
+# The entry point: haproxy-ingress serves the sample's Ingress and HTTPRoutes alike (the
+# same controller the real-node e2e runs, hack/ingress-controller.sh). The Gateway API CRDs
+# first: its GatewayClass is one of them, and the controller watches Gateway API objects.
+log "installing the Gateway API v$GATEWAY_API_VERSION CRDs (standard channel)"
+"$KUBECTL" "${ctx[@]}" apply --server-side -f "https://github.com/kubernetes-sigs/gateway-api/releases/download/v$GATEWAY_API_VERSION/standard-install.yaml"
+"$KUBECTL" "${ctx[@]}" wait --for=condition=Established crd/gatewayclasses.gateway.networking.k8s.io crd/httproutes.gateway.networking.k8s.io --timeout=60s
+log "installing haproxy-ingress v$HAPROXY_INGRESS_VERSION"
+"$KUBECTL" "${ctx[@]}" apply -f deploy/kind/haproxy-ingress.yaml
 
 # The sample autoscales the order service: the HorizontalPodAutoscaler needs
 # CPU metrics, which kind does not serve without metrics-server. kind's
@@ -76,7 +82,7 @@ fi
 
 # The Deployment's rollout, not `kubectl wait pod -l ...`, which fails at once
 # while the controller pod does not exist yet.
-"$KUBECTL" "${ctx[@]}" -n ingress-nginx rollout status deployment/ingress-nginx-controller --timeout=300s
+"$KUBECTL" "${ctx[@]}" -n haproxy-ingress rollout status daemonset/haproxy-ingress --timeout=300s
 
 log "installing the operator (kubectl apply -k manifests/)"
 "$KUBECTL" "${ctx[@]}" apply -k manifests/

@@ -82,9 +82,21 @@ type BookstoreSpec struct {
 	// +optional
 	Kafka KafkaSpec `json:"kafka,omitempty"`
 
-	// Ingress routes /api/users, /api/tokens, /api/books and /api/orders to the services.
+	// GatewayAPI attaches Gateway API (gateway.networking.k8s.io/v1) HTTPRoutes of the
+	// public paths (charts/bookstore/routes.yaml) to existing Gateways or to a Gateway
+	// created for gatewayClassName.
+	// +optional
+	GatewayAPI GatewayAPISpec `json:"gatewayAPI,omitempty"`
+
+	// Ingress routes the public paths (/api/users, /api/tokens, /api/books, /api/orders
+	// and the docs) to the services; a portable Ingress (pathType Prefix/Exact only).
 	// +optional
 	Ingress IngressSpec `json:"ingress,omitempty"`
+
+	// Docs routes each service's Swagger UI and OpenAPI document (/docs/<service>/swagger/,
+	// /docs/<service>/openapi.json) through the Ingress and the HTTPRoutes.
+	// +optional
+	Docs DocsSpec `json:"docs,omitempty"`
 
 	// Auth holds the JWT signing key and the admin account; generated when absent.
 	// +optional
@@ -300,6 +312,53 @@ type IngressSpec struct {
 	// TLSSecretName of a kubernetes.io/tls Secret terminating TLS for host.
 	// +optional
 	TLSSecretName string `json:"tlsSecretName,omitempty"`
+}
+
+// DocsSpec is the switch of the documentation routes.
+type DocsSpec struct {
+	// Enabled: on by default (development); turn off in production unless the API
+	// documentation is meant to be public.
+	// +kubebuilder:default=true
+	// +optional
+	Enabled *bool `json:"enabled,omitempty"`
+}
+
+// GatewayAPISpec configures the HTTPRoutes.
+// +kubebuilder:validation:XValidation:rule="!has(self.enabled) || !self.enabled || (has(self.parentRefs) && size(self.parentRefs) > 0) || (has(self.gatewayClassName) && size(self.gatewayClassName) > 0)",message="gatewayAPI: enabled needs parentRefs or gatewayClassName"
+type GatewayAPISpec struct {
+	// +optional
+	Enabled bool `json:"enabled,omitempty"`
+	// ParentRefs are existing Gateways the routes attach to.
+	// +kubebuilder:validation:MaxItems=8
+	// +optional
+	ParentRefs []GatewayParentRef `json:"parentRefs,omitempty"`
+	// Hostnames of the routes; every host the Gateway accepts when empty.
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:Pattern=`^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	// +optional
+	Hostnames []string `json:"hostnames,omitempty"`
+	// GatewayClassName, when set, has a Gateway of that class created (named after the
+	// Bookstore, one HTTP listener on port), and the routes attach to it too.
+	// +optional
+	GatewayClassName string `json:"gatewayClassName,omitempty"`
+	// Port of the created Gateway's HTTP listener.
+	// +kubebuilder:default=80
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	// +optional
+	Port int32 `json:"port,omitempty"`
+}
+
+// GatewayParentRef names a Gateway.
+type GatewayParentRef struct {
+	// +kubebuilder:validation:MinLength=1
+	Name string `json:"name"`
+	// Namespace of the Gateway; the Bookstore's when empty.
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+	// SectionName: one listener of the Gateway.
+	// +optional
+	SectionName string `json:"sectionName,omitempty"`
 }
 
 // AuthSpec references the secrets of the authentication setup.

@@ -41,8 +41,11 @@ func maximal() *v1alpha1.Bookstore {
 			Kafka: v1alpha1.KafkaSpec{External: &v1alpha1.ExternalKafka{
 				SecretName: "kafka", SecurityProtocol: "SASL_SSL", SASLMechanism: "SCRAM-SHA-512", TopicReplication: ptr.To(int32(3)),
 			}},
-			Ingress: v1alpha1.IngressSpec{Enabled: true, ClassName: ptr.To("nginx"), Host: "shop.example.com", TLSSecretName: "shop-tls"},
-			Auth:    v1alpha1.AuthSpec{JWTSecretName: "keys", AdminSecretName: "root"},
+			Ingress: v1alpha1.IngressSpec{Enabled: true, ClassName: ptr.To("haproxy"), Host: "shop.example.com", TLSSecretName: "shop-tls"},
+			GatewayAPI: v1alpha1.GatewayAPISpec{Enabled: true, GatewayClassName: "haproxy", Port: 8080, Hostnames: []string{"shop.example.com"},
+				ParentRefs: []v1alpha1.GatewayParentRef{{Name: "shared", Namespace: "infra", SectionName: "web"}}},
+			Docs: v1alpha1.DocsSpec{Enabled: ptr.To(false)},
+			Auth: v1alpha1.AuthSpec{JWTSecretName: "keys", AdminSecretName: "root"},
 		},
 	}
 }
@@ -77,7 +80,7 @@ func TestChartOutputEqualsOperatorOutput(t *testing.T) {
 				}
 				cases = append(cases, chartCase{svc, v})
 			}
-			cases = append(cases, chartCase{"bookstore", render.IngressValues(tc.b)})
+			cases = append(cases, chartCase{"bookstore", render.IngressValues(tc.b)}, chartCase{"bookstore", render.GatewayAPIValues(tc.b)})
 			for _, cc := range cases {
 				t.Run(cc.chart, func(t *testing.T) {
 					fromHelm := testutil.HelmTemplate(t, cc.chart, tc.b.Name, tc.b.Namespace, cc.values)
@@ -85,7 +88,7 @@ func TestChartOutputEqualsOperatorOutput(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if len(fromHelm) == 0 && (cc.chart != "bookstore" || tc.b.Spec.Ingress.Enabled) {
+					if len(fromHelm) == 0 && (cc.chart != "bookstore" || tc.b.Spec.Ingress.Enabled || tc.b.Spec.GatewayAPI.Enabled) {
 						t.Fatal("helm template rendered nothing")
 					}
 					h, o := byKey(fromHelm), byKey(fromOperator)
@@ -233,4 +236,38 @@ func keys(m map[string]*unstructured.Unstructured) []string {
 	}
 	sort.Strings(ks)
 	return ks
+}
+
+// TestGatewayAPIValues: spec.gatewayAPI renders the Gateway of its class and
+// the HTTPRoutes attached to it and to the parentRefs; spec.docs off leaves
+// the docs routes out of both entry points; off renders nothing.
+func TestGatewayAPIValues(t *testing.T) {
+	ctx := context.Background()
+	b := maximal()
+	kinds := func(v map[string]any) map[string]*unstructured.Unstructured {
+		objs, err := render.Chart(ctx, "bookstore", b.Name, b.Namespace, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]*unstructured.Unstructured{}
+		for _, o := range objs {
+			m[o.GetKind()+"/"+o.GetName()] = o
+		}
+		return m
+	}
+	gw := kinds(render.GatewayAPIValues(b))
+	if len(gw) != 2 || gw["Gateway/"+b.Name] == nil || gw["HTTPRoute/"+b.Name] == nil {
+		t.Fatalf("Gateway API objects %v, want the Gateway and the API HTTPRoute (docs off)", keys(gw))
+	}
+	class, _, _ := unstructured.NestedString(gw["Gateway/"+b.Name].Object, "spec", "gatewayClassName")
+	parents, _, _ := unstructured.NestedSlice(gw["HTTPRoute/"+b.Name].Object, "spec", "parentRefs")
+	if class != "haproxy" || len(parents) != 2 {
+		t.Errorf("gatewayClassName %q, parentRefs %v", class, parents)
+	}
+	if ing := kinds(render.IngressValues(b)); len(ing) != 1 || ing["Ingress/"+b.Name] == nil {
+		t.Errorf("Ingress objects %v, want only the API Ingress (docs off)", keys(ing))
+	}
+	if off := kinds(render.GatewayAPIValues(minimal())); len(off) != 0 {
+		t.Errorf("gatewayAPI off renders %v", keys(off))
+	}
 }

@@ -117,25 +117,63 @@ func ServiceValues(b *v1alpha1.Bookstore, svc string) (map[string]any, error) {
 }
 
 // IngressValues derives the values of the umbrella chart (charts/bookstore)
-// that render only its Ingress: the four service subcharts are disabled (the
-// operator renders them one by one, after their migrations).
+// that render only its Ingresses: the four service subcharts are disabled (the
+// operator renders them one by one, after their migrations) and so are the
+// Gateway API routes (GatewayAPIValues).
 func IngressValues(b *v1alpha1.Bookstore) map[string]any {
-	n := Names{Bookstore: b.Name}
 	ing := b.Spec.Ingress
 	className := ""
 	if ing.ClassName != nil {
 		className = *ing.ClassName
 	}
+	v := entryValues(b)
+	v["ingress"] = map[string]any{
+		"enabled":       ing.Enabled,
+		"className":     className,
+		"host":          ing.Host,
+		"tlsSecretName": ing.TLSSecretName,
+	}
+	return v
+}
+
+// GatewayAPIValues derives the values of the umbrella chart that render only
+// its Gateway API objects (HTTPRoutes, and the Gateway for gatewayClassName):
+// nothing when spec.gatewayAPI is off.
+func GatewayAPIValues(b *v1alpha1.Bookstore) map[string]any {
+	g := b.Spec.GatewayAPI
+	parents := []any{}
+	for _, p := range g.ParentRefs {
+		parents = append(parents, map[string]any{"name": p.Name, "namespace": p.Namespace, "sectionName": p.SectionName})
+	}
+	hostnames := []any{}
+	for _, h := range g.Hostnames {
+		hostnames = append(hostnames, h)
+	}
+	port := g.Port
+	if port == 0 {
+		port = 80
+	}
+	v := entryValues(b)
+	v["gatewayAPI"] = map[string]any{
+		"enabled":    g.Enabled,
+		"parentRefs": parents,
+		"hostnames":  hostnames,
+		"gateway":    map[string]any{"className": g.GatewayClassName, "port": float64(port)},
+	}
+	return v
+}
+
+// entryValues: the umbrella chart with no service, no Ingress, no route.
+func entryValues(b *v1alpha1.Bookstore) map[string]any {
+	n := Names{Bookstore: b.Name}
+	docs := b.Spec.Docs.Enabled == nil || *b.Spec.Docs.Enabled
 	v := map[string]any{
 		"fullnameOverride": b.Name,
 		"managedBy":        ManagedBy,
 		"commonLabels":     map[string]any{InstanceLabel: b.Name},
-		"ingress": map[string]any{
-			"enabled":       ing.Enabled,
-			"className":     className,
-			"host":          ing.Host,
-			"tlsSecretName": ing.TLSSecretName,
-		},
+		"docs":             map[string]any{"enabled": docs},
+		"ingress":          map[string]any{"enabled": false},
+		"gatewayAPI":       map[string]any{"enabled": false},
 	}
 	for _, svc := range Services() {
 		v[svc] = map[string]any{"enabled": false, "fullnameOverride": n.Service(svc)}
