@@ -166,6 +166,17 @@ func TestKindEntryPointController(t *testing.T) {
 	if got := testenv.LookupString(objs["GatewayClass"], "spec", "controllerName"); got != controller {
 		t.Errorf("GatewayClass controllerName %q", got)
 	}
+	var sample struct {
+		Spec struct {
+			Ingress struct {
+				ClassName string `json:"className"`
+			} `json:"ingress"`
+		} `json:"spec"`
+	}
+	readSample(t, root, &sample)
+	if name := testenv.LookupString(objs["IngressClass"], "metadata", "name"); sample.Spec.Ingress.ClassName != name {
+		t.Errorf("the sample's Ingress class %q is not the controller's %q", sample.Spec.Ingress.ClassName, name)
+	}
 	pod := testenv.Lookup(objs["DaemonSet"], "spec", "template", "spec")
 	if got, want := testenv.LookupString(pod, "containers", "0", "image"), "quay.io/jcmoraisjr/haproxy-ingress:v"+pinned(t, "HAPROXY_INGRESS_VERSION"); got != want {
 		t.Errorf("image %s, want %s (hack/versions.env)", got, want)

@@ -21,6 +21,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
 	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
 	"github.com/bookstore-platform/bookstore/operator/internal/controller"
 )
@@ -59,6 +61,9 @@ func run(ctx context.Context, args []string) error {
 	if err := v1alpha1.AddToScheme(scheme); err != nil {
 		return fmt.Errorf("scheme: %w", err)
 	}
+	if err := gatewayv1.Install(scheme); err != nil {
+		return fmt.Errorf("scheme: %w", err)
+	}
 
 	opts := ctrl.Options{
 		Scheme:                        scheme,
@@ -92,10 +97,18 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("manager: %w", err)
 	}
+	// Without the Gateway API CRDs, routes stay off (RoutesAccepted=False on a
+	// Bookstore asking for them); the operator must be restarted after installing them.
+	gatewayAPI, err := controller.GatewayAPIInstalled(cfg)
+	if err != nil {
+		return err
+	}
+	log.Info("Gateway API", "installed", gatewayAPI)
 	r := &controller.BookstoreReconciler{
-		Client:   mgr.GetClient(),
-		Scheme:   mgr.GetScheme(),
-		Recorder: mgr.GetEventRecorder("bookstore-operator"),
+		Client:     mgr.GetClient(),
+		Scheme:     mgr.GetScheme(),
+		Recorder:   mgr.GetEventRecorder("bookstore-operator"),
+		GatewayAPI: gatewayAPI,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("controller: %w", err)

@@ -37,3 +37,17 @@ const (
 	// DefaultTargetCPUUtilizationPercentage of an autoscaled service.
 	DefaultTargetCPUUtilizationPercentage int32 = 80
 )
+
+// DefaultGatewayPort of the HTTP listener of a created Gateway.
+const DefaultGatewayPort int32 = 80
+
+// DocsOn reports whether the docs routes are on (the default).
+func (d DocsSpec) DocsOn() bool { return d.Enabled == nil || *d.Enabled }
+
+// ListenerPort of the created Gateway, DefaultGatewayPort when unset.
+func (g GatewayAPISpec) ListenerPort() int32 {
+	if g.Port == 0 {
+		return DefaultGatewayPort
+	}
+	return g.Port
+}

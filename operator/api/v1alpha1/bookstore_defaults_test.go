@@ -33,6 +33,8 @@ func goDefaults() map[string]string {
 		"spec.redis.managed.image":                                   v1alpha1.ManagedRedis{}.ImageOrDefault(),
 		"spec.kafka.managed.image":                                   v1alpha1.ManagedKafka{}.ImageOrDefault(),
 		"spec.kafka.managed.replicas":                                fmt.Sprint(v1alpha1.ManagedKafka{}.Nodes()),
+		"spec.docs.enabled":                                          fmt.Sprint(v1alpha1.DocsSpec{}.DocsOn()),
+		"spec.gatewayAPI.port":                                       fmt.Sprint(v1alpha1.GatewayAPISpec{}.ListenerPort()),
 	}
 	for _, c := range []string{"postgres", "kafka"} {
 		d["spec."+c+".managed.storage.size"] = size.String()

@@ -18,6 +18,11 @@ const (
 	ConditionServicesAvailable = "ServicesAvailable"
 	// ConditionDegraded is True when something that should work does not (a failed migration, a stuck rollout).
 	ConditionDegraded = "Degraded"
+	// ConditionRoutesAccepted reports the Gateway API HTTPRoutes (spec.gatewayAPI): True when
+	// every parent Gateway accepted them with resolved references, False when one refused
+	// them or the Gateway API CRDs are missing, Unknown while the Gateway's controller reports
+	// no route status (some, like haproxy-ingress v0.16.1, never do). Ready does not wait on it.
+	ConditionRoutesAccepted = "RoutesAccepted"
 )
 
 // Phase summarizes where a Bookstore is: Pending while a Secret named in the

@@ -35,6 +35,9 @@ type BookstoreReconciler struct {
 	Client   client.Client
 	Scheme   *runtime.Scheme
 	Recorder events.EventRecorder
+	// GatewayAPI: the cluster serves the Gateway API (GatewayAPIInstalled);
+	// only then are HTTPRoutes and Gateways watched and created.
+	GatewayAPI bool
 }
 
 // +kubebuilder:rbac:groups=bookstore.dev,resources=bookstores,verbs=get;list;watch
@@ -74,7 +77,7 @@ func ownedKinds() []ownedKind {
 func (r *BookstoreReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Bookstore{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}))
-	for _, k := range ownedKinds() {
+	for _, k := range r.kinds() {
 		b = b.Owns(k.object)
 	}
 	return b.Named("bookstore").Complete(r)
@@ -164,6 +167,11 @@ func (r *BookstoreReconciler) reconcile(ctx context.Context, p *pass) (ctrl.Resu
 		if _, err := r.applyOwned(ctx, p, u); err != nil {
 			return ctrl.Result{}, err
 		}
+	}
+
+	// 4b. Gateway API HTTPRoutes (and a Gateway), where the CRDs exist.
+	if err := r.reconcileRoutes(ctx, p); err != nil {
+		return ctrl.Result{}, err
 	}
 
 	// 5. Delete what this Bookstore owns and no longer wants (an HPA after

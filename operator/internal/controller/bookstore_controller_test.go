@@ -103,6 +103,13 @@ func TestOperator(t *testing.T) {
 	t.Run("crd validation", func(t *testing.T) {
 		testValidation(t, newHarness(t, "validation"))
 	})
+	t.Run("gateway API routes without the CRDs", func(t *testing.T) {
+		installed, err := GatewayAPIInstalled(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		testRoutesWithoutCRDs(t, newHarness(t, "nogatewayapi"), r, installed)
+	})
 	t.Run("manifests dry-run", func(t *testing.T) {
 		testManifests(t, c, root, kubeconfig)
 	})

@@ -18,7 +18,7 @@ import (
 // Generated Secrets are never pruned.
 func (r *BookstoreReconciler) prune(ctx context.Context, p *pass) error {
 	b := p.b
-	for _, k := range ownedKinds() {
+	for _, k := range r.kinds() {
 		list := k.list.DeepCopyObject().(client.ObjectList)
 		if err := r.Client.List(ctx, list, client.InNamespace(b.Namespace), client.MatchingLabels{render.InstanceLabel: b.Name}); err != nil {
 			return fmt.Errorf("list %T: %w", list, err)

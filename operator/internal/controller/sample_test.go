@@ -70,7 +70,7 @@ func testSample(t *testing.T, h *harness, r *BookstoreReconciler, counter *write
 		paths[p.Path] = p.Backend.Service.Name
 	}
 	wantPaths := map[string]string{"/api/users": n.Service("user"), "/api/tokens": n.Service("token"), "/api/books": n.Service("inventory"), "/api/orders": n.Service("order")}
-	if !reflect.DeepEqual(paths, wantPaths) || ing.Spec.Rules[0].Host != "bookstore.localtest.me" || ptr.Deref(ing.Spec.IngressClassName, "") != "nginx" {
+	if !reflect.DeepEqual(paths, wantPaths) || ing.Spec.Rules[0].Host != "bookstore.localtest.me" || ptr.Deref(ing.Spec.IngressClassName, "") != "haproxy" {
 		t.Errorf("ingress: host %q class %v paths %v, want %v", ing.Spec.Rules[0].Host, ing.Spec.IngressClassName, paths, wantPaths)
 	}
 

@@ -24,6 +24,7 @@ type observed struct {
 	waitExternal bool // a user-provided Secret is missing or incomplete
 	migrations   []migration
 	services     []serviceState
+	routes       routeState
 	url          string
 }
 
@@ -132,6 +133,7 @@ func computeStatus(b *v1alpha1.Bookstore, o observed) v1alpha1.BookstoreStatus {
 		st.Phase = v1alpha1.PhaseDeploying
 	}
 
+	setRoutesCondition(&st, gen, o.routes)
 	st.ObservedGeneration = gen
 	st.Components = o.components
 	st.URL = o.url

@@ -149,10 +149,7 @@ func GatewayAPIValues(b *v1alpha1.Bookstore) map[string]any {
 	for _, h := range g.Hostnames {
 		hostnames = append(hostnames, h)
 	}
-	port := g.Port
-	if port == 0 {
-		port = 80
-	}
+	port := g.ListenerPort()
 	v := entryValues(b)
 	v["gatewayAPI"] = map[string]any{
 		"enabled":    g.Enabled,
@@ -166,7 +163,7 @@ func GatewayAPIValues(b *v1alpha1.Bookstore) map[string]any {
 // entryValues: the umbrella chart with no service, no Ingress, no route.
 func entryValues(b *v1alpha1.Bookstore) map[string]any {
 	n := Names{Bookstore: b.Name}
-	docs := b.Spec.Docs.Enabled == nil || *b.Spec.Docs.Enabled
+	docs := b.Spec.Docs.DocsOn()
 	v := map[string]any{
 		"fullnameOverride": b.Name,
 		"managedBy":        ManagedBy,

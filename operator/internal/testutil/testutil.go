@@ -21,6 +21,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/bookstore-platform/bookstore/internal/testenv"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
+
 	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
 	"github.com/bookstore-platform/bookstore/operator/internal/render"
 )
@@ -39,6 +41,9 @@ func Scheme(t testing.TB) *runtime.Scheme {
 	t.Helper()
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := gatewayv1.Install(s); err != nil {
 		t.Fatal(err)
 	}
 	if err := v1alpha1.AddToScheme(s); err != nil {
