@@ -15,6 +15,7 @@ if ! command -v chromium >/dev/null; then
 fi
 "$ROOT/hack/install-tools.sh" >&2
 "$ROOT/hack/install-k8s.sh" >&2
+"$ROOT/hack/install-haproxy-ingress.sh" >&2 # the entry-point controller (charts/controller_test.go)
 log "tools and servers installed in $((SECONDS - t0))s"
 
 # Servers someone else started (a developer's open session) are reused and left running;
