@@ -45,6 +45,10 @@ type Table struct {
 		Name string `json:"name"`
 		API  string `json:"api"`
 		Docs string `json:"docs"`
+		Site []struct {
+			Path  string `json:"path"`
+			Match Match  `json:"match"`
+		} `json:"site"`
 	} `json:"services"`
 	Docs []struct {
 		Path  string `json:"path"`
@@ -53,7 +57,7 @@ type Table struct {
 }
 
 // Routes returns the public paths of the route table, each service's API
-// route first, then its docs routes (only with docs).
+// route first, its storefront routes, then its docs routes (only with docs).
 func Routes(docs bool) ([]Route, error) {
 	data, err := FS.ReadFile("bookstore/routes.yaml")
 	if err != nil {
@@ -66,6 +70,9 @@ func Routes(docs bool) ([]Route, error) {
 	var out []Route
 	for _, s := range t.Services {
 		out = append(out, Route{Service: s.Name, Path: s.API, Match: Prefix})
+		for _, p := range s.Site {
+			out = append(out, Route{Service: s.Name, Path: p.Path, Match: p.Match})
+		}
 		if !docs {
 			continue
 		}

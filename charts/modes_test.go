@@ -266,7 +266,7 @@ docs: {enabled: false}`))
 		if got := kinds(objs); !slices.Equal(got, []string{"Ingress/demo"}) {
 			t.Fatalf("objects = %v", got)
 		}
-		if b := str(find(objs, "Ingress", "demo"), "spec", "rules", "0", "http", "paths", "2", "backend", "service", "name"); b != "demo-inventory" {
+		if b := str(find(objs, "Ingress", "demo"), "spec", "rules", "0", "http", "paths", "4", "backend", "service", "name"); b != "demo-inventory" {
 			t.Errorf("/api/books backend = %q", b)
 		}
 	})

@@ -10,6 +10,9 @@ import (
 	"time"
 )
 
+// notRouted is a path outside every route of the route table.
+const notRouted = "/-/gateway-probe"
+
 // Probe checks that the gateway listening on listenAddr answers on loopback: it asks
 // for a path outside every route and wants the gateway's own JSON 404. The gateway
 // serves no path of its own (no /healthz: nothing but the route table is reachable
@@ -21,7 +24,7 @@ func Probe(ctx context.Context, listenAddr string, timeout time.Duration) error 
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort("127.0.0.1", port)+"/", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort("127.0.0.1", port)+notRouted, nil)
 	if err != nil {
 		return fmt.Errorf("probe: %w", err)
 	}

@@ -29,7 +29,7 @@ func (s *system) entryPoint() string {
 	for _, name := range services {
 		up[name] = s.svc(name).URL
 	}
-	routes, err := gateway.Routes(up)
+	routes, err := gateway.Routes(up, true)
 	if err != nil {
 		t.Fatal(err)
 	}

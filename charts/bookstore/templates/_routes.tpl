@@ -17,11 +17,15 @@ Ingress and the HTTPRoutes are rendered from this and nothing else.
 {{- $docs = append $docs (dict "path" (printf "%s%s" $prefix .path) "match" .match) -}}
 {{- end -}}
 {{- end -}}
+{{- $paths := list (dict "path" .api "match" "Prefix") -}}
+{{- range .site -}}
+{{- $paths = append $paths (dict "path" .path "match" .match) -}}
+{{- end -}}
 {{- $out = append $out (dict
   "name" .name
   "backend" (include "bookstore-lib.fullnameFor" (dict "root" $ "name" ($sub.nameOverride | default .name) "override" $sub.fullnameOverride))
   "port" ($svc.port | default 8080 | int)
-  "paths" (list (dict "path" .api "match" "Prefix"))
+  "paths" $paths
   "docs" $docs) -}}
 {{- end -}}
 {{- dict "routes" $out | toYaml -}}

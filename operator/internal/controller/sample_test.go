@@ -69,7 +69,7 @@ func testSample(t *testing.T, h *harness, r *BookstoreReconciler, counter *write
 	for _, p := range ing.Spec.Rules[0].HTTP.Paths {
 		paths[p.Path] = p.Backend.Service.Name
 	}
-	wantPaths := map[string]string{"/api/users": n.Service("user"), "/api/tokens": n.Service("token"), "/api/books": n.Service("inventory"), "/api/orders": n.Service("order")}
+	wantPaths := map[string]string{"/api/users": n.Service("user"), "/": n.Service("user"), "/assets": n.Service("user"), "/api/tokens": n.Service("token"), "/api/books": n.Service("inventory"), "/api/orders": n.Service("order")}
 	if !reflect.DeepEqual(paths, wantPaths) || ing.Spec.Rules[0].Host != "bookstore.localtest.me" || ptr.Deref(ing.Spec.IngressClassName, "") != "haproxy" {
 		t.Errorf("ingress: host %q class %v paths %v, want %v", ing.Spec.Rules[0].Host, ing.Spec.IngressClassName, paths, wantPaths)
 	}
