@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,11 +19,12 @@ import (
 // api is a client of the Bookstore's public API through the entry point.
 type api struct {
 	base string
+	host string // the Ingress host (BOOKSTORE_HOST) sent as Host, when set
 	http *http.Client
 }
 
 func newAPI(t *testing.T) *api {
-	return &api{base: baseURL(t), http: &http.Client{Timeout: 15 * time.Second}}
+	return &api{base: baseURL(t), host: os.Getenv("BOOKSTORE_HOST"), http: &http.Client{Timeout: 15 * time.Second}}
 }
 
 // call sends method path with body (JSON-encoded unless nil) and token, and
@@ -44,6 +46,9 @@ func (a *api) callKey(ctx context.Context, method, path, token string, body any,
 	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
 	if err != nil {
 		return 0, nil, fmt.Errorf("request: %w", err)
+	}
+	if a.host != "" {
+		req.Host = a.host
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -43,5 +43,10 @@ if ! kubectl_ wait --for=condition=Ready -f "$SAMPLE" --timeout="${CLUSTER_READY
   kubectl_ get pods -A -o wide >&2
   die "the sample Bookstore did not become Ready"
 fi
-echo "BOOKSTORE_URL=http://127.0.0.1:$ENTRY_PORT" >>"$CL_ENV"
+# the Ingress names a host (no DNS for it here): clients send it as Host
+host="$(kubectl_ get -f "$SAMPLE" -o jsonpath='{.spec.ingress.host}')"
+{
+  echo "BOOKSTORE_URL=http://127.0.0.1:$ENTRY_PORT"
+  echo "BOOKSTORE_HOST=$host"
+} >>"$CL_ENV"
 kubectl_ get -f "$SAMPLE" >&2
