@@ -53,8 +53,8 @@ func testScaleThroughSpec(t *testing.T) {
 
 // testDeleteCollectsEverything: kubectl delete bookstore removes every object
 // the operator made (owner references, garbage collector); the PVCs of the
-// managed PostgreSQL and Kafka stay because the sample's reclaimPolicy is
-// Retain (the default).
+// managed PostgreSQL and Kafka and the generated credentials Secret stay
+// because the sample's reclaimPolicy is Retain (the default).
 func testDeleteCollectsEverything(t *testing.T) {
 	sel := "app.kubernetes.io/instance=" + bookstore
 	pvcs := strings.Fields(kubectl(t, "-n", namespace, "get", "pvc", "-o", "jsonpath={.items[*].metadata.name}"))
@@ -67,10 +67,16 @@ func testDeleteCollectsEverything(t *testing.T) {
 		out, err := kubectlErr(t, "-n", namespace, "get", kinds, "-l", sel, "-o", "name")
 		return err == nil && strings.TrimSpace(out) == ""
 	})
+	// with Retain the generated credentials stay, unowned, so the retained
+	// PostgreSQL data keeps matching its passwords (docs/operator.md)
+	kept := "secret/" + bookstore + "-credentials"
+	if _, err := kubectlErr(t, "-n", namespace, "get", kept); err != nil {
+		t.Errorf("%s is gone after the delete, want it kept with the PVCs (reclaimPolicy Retain): %v", kept, err)
+	}
 	for _, kind := range []string{"deployment", "statefulset", "service", "secret"} {
 		out := kubectl(t, "-n", namespace, "get", kind, "-o", "name")
 		for _, name := range strings.Fields(out) {
-			if strings.Contains(name, "/"+bookstore+"-") {
+			if strings.Contains(name, "/"+bookstore+"-") && name != kept {
 				t.Errorf("%s still exists after the delete", name)
 			}
 		}
