@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make e2e`: make cluster-up, the end-to-end tests of e2e/cluster (build tag
 # e2e) against its KUBECONFIG and BOOKSTORE_URL, make cluster-down, the last
-# also when a step fails. E2E_KEEP=1 keeps the cluster for a look. docs/e2e.md.
+# also when a step fails. E2E_KEEP=1 keeps the cluster for a look; E2E_RUN=<regexp>
+# runs only the matching tests (go test -run). docs/e2e.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 source "$ROOT/hack/cluster/lib.sh"
@@ -26,5 +27,5 @@ set -a
 source "$CL_ENV"
 set +a
 go vet -tags e2e ./e2e/...
-go test -tags e2e -count=1 -p 1 -timeout 30m -v ./e2e/... "$@" 2>&1 | tee "$CACHE/e2e.log"
+go test -tags e2e -count=1 -p 1 -timeout 30m -v ${E2E_RUN:+-run "$E2E_RUN"} ./e2e/... "$@" 2>&1 | tee "$CACHE/e2e.log"
 log "tests done in $((SECONDS - t0 - up))s"
