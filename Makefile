@@ -2,7 +2,7 @@
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
-.PHONY: help dev test bench vet fmt build generate verify-generated tools servers-start servers-stop images kind-up kind-down cluster-up cluster-down e2e clean
+.PHONY: help dev test bench vet lint fmt build generate verify-generated tools servers-start servers-stop images kind-up kind-down cluster-up cluster-down e2e clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -10,7 +10,7 @@ help: ## list the targets
 dev: ## run the whole system as local processes on http://127.0.0.1:8080 (Ctrl-C stops it)
 	bash hack/dev.sh
 
-test: ## install and start real servers, go vet, go test ./... (unit, integration, envtest)
+test: ## install and start real servers, go vet, golangci-lint, go test ./... (unit, integration, envtest)
 	bash hack/test.sh
 
 bench: ## load-test the `make dev` stack (start `make dev` first in another terminal)
@@ -18,6 +18,9 @@ bench: ## load-test the `make dev` stack (start `make dev` first in another term
 
 vet: ## go vet ./...
 	go vet ./...
+
+lint: ## golangci-lint with .golangci.yml (make test runs it too)
+	bash hack/install-tools.sh >/dev/null && GOLANGCI_LINT_CACHE=.cache/golangci-lint bin/golangci-lint run ./...
 
 fmt: ## gofmt -w
 	gofmt -w $$(git ls-files '*.go')

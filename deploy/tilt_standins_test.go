@@ -152,7 +152,7 @@ func (tl *tilt) addYAML(src starlark.Value) error {
 		for _, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(d, -1) {
 			var o map[string]any
 			if err := yaml.Unmarshal([]byte(doc), &o); err != nil {
-				return fmt.Errorf("k8s_yaml: %v", err)
+				return fmt.Errorf("k8s_yaml: %w", err)
 			}
 			if o != nil {
 				tl.yaml = append(tl.yaml, o)
@@ -197,7 +197,7 @@ func (tl *tilt) predeclared() starlark.StringDict {
 		return nil, fmt.Errorf("fail: %s", msg)
 	})
 	d["docker_build"] = tl.builtin("docker_build", func(args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-		var ref, context, dockerfile, target, network, platform string = "", "", "Dockerfile", "", "", ""
+		ref, context, dockerfile, target, network, platform := "", "", "Dockerfile", "", "", ""
 		var buildArgs, dockerfileContents, liveUpdate, ignore, only, entrypoint, ssh, secret, extraTag, containerArgs, cacheFrom, extraHosts starlark.Value
 		var matchInEnv, pull bool
 		if err := starlark.UnpackArgs("docker_build", args, kwargs,

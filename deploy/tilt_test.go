@@ -1,6 +1,7 @@
 package deploy_test
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,7 +52,11 @@ func runTiltfile(t *testing.T, args, env map[string]string) *tilt {
 		c.Env = append(os.Environ(), "HELM="+helm)
 		out, err := c.Output()
 		if err != nil {
-			t.Fatalf("helm %v: %v\n%s", cmd, err, err.(*exec.ExitError).Stderr)
+			var stderr []byte
+			if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+				stderr = ee.Stderr
+			}
+			t.Fatalf("helm %v: %v\n%s", cmd, err, stderr)
 		}
 		return string(out)
 	}

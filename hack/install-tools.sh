@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the pinned Go tools the project needs into ./bin:
-#   helm (helm.sh/helm/v4), controller-gen (sigs.k8s.io/controller-tools) and gotestsum.
+#   helm (helm.sh/helm/v4), controller-gen (sigs.k8s.io/controller-tools), gotestsum and golangci-lint.
 # Idempotent: a tool already present at the pinned version is not rebuilt.
 set -euo pipefail
 
@@ -39,4 +39,5 @@ install() { # name module package version
 install helm helm.sh/helm/v4 helm.sh/helm/v4/cmd/helm "v$HELM_VERSION"
 install controller-gen sigs.k8s.io/controller-tools sigs.k8s.io/controller-tools/cmd/controller-gen "v$CONTROLLER_TOOLS_VERSION"
 install gotestsum gotest.tools/gotestsum gotest.tools/gotestsum "v$GOTESTSUM_VERSION"
+install golangci-lint github.com/golangci/golangci-lint/v2 github.com/golangci/golangci-lint/v2/cmd/golangci-lint "v$GOLANGCI_LINT_VERSION"
 echo "install-tools: tools in $BIN"

@@ -35,6 +35,8 @@ bad=$(gofmt -l $(git ls-files '*.go') 2>/dev/null || true)
 [ -z "$bad" ] || die "not gofmt-clean: $bad"
 log "go vet ./..."
 go vet ./...
+log "golangci-lint (.golangci.yml)"
+GOLANGCI_LINT_CACHE="$CACHE/golangci-lint" "$ROOT/bin/golangci-lint" run --timeout 15m ./...
 if [ -x "$ROOT/hack/verify-generated.sh" ]; then
   log "generated code up to date"
   "$ROOT/hack/verify-generated.sh"

@@ -2,6 +2,7 @@ package testenv_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -77,7 +78,7 @@ func TestRedis(t *testing.T) {
 	if ttl <= 50*time.Second || ttl > time.Minute {
 		t.Fatalf("TTL = %v, want just under 1m", ttl)
 	}
-	if err := c.Get(ctx, testenv.Name(t, "absent")).Err(); err != redis.Nil {
+	if err := c.Get(ctx, testenv.Name(t, "absent")).Err(); !errors.Is(err, redis.Nil) {
 		t.Fatalf("GET of a missing key: %v, want redis.Nil", err)
 	}
 }
@@ -141,7 +142,8 @@ func TestKafka(t *testing.T) {
 			if err == nil {
 				return m
 			}
-			if kerr, ok := err.(kafka.Error); !ok || !kerr.IsTimeout() {
+			var kerr kafka.Error
+			if !errors.As(err, &kerr) || !kerr.IsTimeout() {
 				t.Fatalf("read: %v", err)
 			}
 		}

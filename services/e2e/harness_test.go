@@ -120,7 +120,7 @@ func newSystem(t *testing.T, opts ...option) *system {
 	}
 	t.Cleanup(func() {
 		for _, name := range services {
-			s.stop(name)
+			_ = s.stop(name) // best effort: the test is over
 		}
 	})
 	s.waitReady()

@@ -118,7 +118,8 @@ func TestGracefulShutdown(t *testing.T) {
 	if workerStopped.Load() == 0 || workerStopped.Load() < requestDone.Load() {
 		t.Fatal("worker stopped before the in-flight request finished")
 	}
-	if _, err := http.Get(url + "/healthz"); err == nil {
+	if resp, err := http.Get(url + "/healthz"); err == nil {
+		resp.Body.Close()
 		t.Fatal("server still accepts connections after shutdown")
 	}
 }

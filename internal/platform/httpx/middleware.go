@@ -95,7 +95,7 @@ func Stack(h http.Handler, o StackOptions) http.Handler {
 		func() {
 			defer func() {
 				if p := recover(); p != nil {
-					if p == http.ErrAbortHandler {
+					if p == http.ErrAbortHandler { //nolint:errorlint // a recovered panic value, compared as net/http does
 						panic(p)
 					}
 					if !rec.wrote {

@@ -30,7 +30,7 @@ func ownsField(obj client.Object, path ...string) bool {
 			continue
 		}
 		var m map[string]any
-		if err := jsonUnmarshal(mf.FieldsV1.Raw, &m); err != nil {
+		if err := jsonUnmarshal(mf.FieldsV1.GetRawBytes(), &m); err != nil {
 			continue
 		}
 		cur := any(m)

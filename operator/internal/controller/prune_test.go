@@ -62,7 +62,7 @@ func testPrune(t *testing.T, h *harness) {
 			if err == nil && g.obj.GetDeletionTimestamp() != nil {
 				return nil // deleting (no garbage collector in envtest to finish foreground deletions)
 			}
-			return fmt.Errorf("still there (err %v)", err)
+			return fmt.Errorf("still there (err %w)", err)
 		})
 	}
 	for _, keep := range []string{n.Credentials(), n.JWT(), n.Admin(), n.RedisURLSecret()} {

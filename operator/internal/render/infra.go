@@ -160,12 +160,6 @@ func (c component) pod(uid int64, grace *int64, ctr corev1.Container, volumes ..
 }
 
 // credential is an environment variable from key of the generated credentials Secret.
-func (c component) credential(env, key string) corev1.EnvVar {
-	return corev1.EnvVar{Name: env, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-		LocalObjectReference: corev1.LocalObjectReference{Name: c.n.Credentials()}, Key: key,
-	}}}
-}
-
 func servicePort(name string, port int32) corev1.ServicePort {
 	return corev1.ServicePort{Name: name, Port: port, TargetPort: intstr.FromString(name), Protocol: corev1.ProtocolTCP}
 }

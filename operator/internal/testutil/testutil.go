@@ -4,6 +4,7 @@ package testutil
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,7 +138,7 @@ func HelmTemplate(t testing.TB, chart, release, namespace string, values map[str
 	out, err := cmd.Output()
 	if err != nil {
 		stderr := ""
-		if ee, ok := err.(*exec.ExitError); ok {
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 			stderr = string(ee.Stderr)
 		}
 		t.Fatalf("helm template %s: %v\n%s", chart, err, stderr)
