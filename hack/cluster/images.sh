@@ -40,6 +40,8 @@ build_all() {
   bkey="$(echo "$SUITE-minbase-1" | key)"
   pop_base() { cp -a "$base/." "$1/"; }
   build_image base - "$bkey" scratch pop_base
+  local btag # the base's tag in the layout, as build_image names it (ref "-")
+  btag="base-$(echo "$bkey -" | key)"
 
   # --- services and operator from hack/build.sh
   local out="$CL/build"
@@ -48,7 +50,7 @@ build_all() {
     add_user "$1" nonroot 65532 /home/nonroot
     install -m 0755 "$out"/{user,token,inventory,order,gateway} "$1/usr/local/bin/"
   }
-  build_image bookstore "bookstore:$version" "$(cat "$out"/{user,token,inventory,order,gateway} | key)" "base-$bkey" pop_services \
+  build_image bookstore "bookstore:$version" "$(cat "$out"/{user,token,inventory,order,gateway} | key)" "$btag" pop_services \
     --config.user 65532:65532 --config.env BOOKSTORE_HTTP_ADDR=:8080 --config.exposedports 8080/tcp \
     --config.cmd /usr/local/bin/gateway
   pop_operator() {
@@ -69,14 +71,14 @@ build_all() {
     chown 999:999 "$1/var/run/postgresql" "$1/var/lib/postgresql/data"
     chmod 3777 "$1/var/run/postgresql"
   }
-  build_image postgres "$(default_image Postgres)" "$(echo "$bkey postgresql-$POSTGRES_MAJOR 1" | key)" "base-$bkey" pop_postgres \
+  build_image postgres "$(default_image Postgres)" "$(echo "$bkey postgresql-$POSTGRES_MAJOR 1" | key)" "$btag" pop_postgres \
     --config.user 999:999 --config.env "PATH=$pgbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     --config.env PGDATA=/var/lib/postgresql/data --config.exposedports 5432/tcp --config.cmd postgres
   pop_redis() {
     add_user "$1" redis 999 /data
     add_packages "$1" redis-server
   }
-  build_image redis "$(default_image Redis)" "$(echo "$bkey redis-server 1" | key)" "base-$bkey" pop_redis \
+  build_image redis "$(default_image Redis)" "$(echo "$bkey redis-server 1" | key)" "$btag" pop_redis \
     --config.user 999:999 --config.workingdir /data --config.exposedports 6379/tcp --config.entrypoint redis-server
   local kdir="$ROOT/hack/cluster/images/kafka" jre=/usr/lib/jvm/java-17-openjdk-amd64
   pop_kafka() {
@@ -90,7 +92,7 @@ build_all() {
   }
   [ -d "$KAFKA_HOME/libs" ] || "$ROOT/hack/install-servers.sh" >&2
   build_image kafka "$(default_image Kafka)" \
-    "$( (echo "$bkey openjdk-17-jre-headless 1"; ls "$KAFKA_HOME/libs"; cat "$kdir"/bin/* "$kdir"/config/*) | key)" "base-$bkey" pop_kafka \
+    "$( (echo "$bkey openjdk-17-jre-headless 1"; ls "$KAFKA_HOME/libs"; cat "$kdir"/bin/* "$kdir"/config/*) | key)" "$btag" pop_kafka \
     --config.user 1000:1000 --config.workingdir /opt/kafka \
     --config.env "PATH=/opt/kafka/bin:$jre/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     --config.exposedports 9092/tcp --config.cmd /opt/kafka/bin/kafka-server-start.sh \
