@@ -17,7 +17,8 @@ func TestBookstoreOnTheCluster(t *testing.T) {
 		name string
 		run  func(*testing.T)
 	}{
-		{"seed walkthrough through the entry point", testSeedWalkthrough},
+		{"seed walkthrough through the Ingress", testSeedWalkthrough},
+		{"seed walkthrough through the operator's Gateway and HTTPRoutes", testHTTPRouteWalkthrough},
 		{"scale a service through the spec", testScaleThroughSpec},
 		{"version bump under traffic: zero failed requests", testVersionBump},
 		{"delete a service, the Kafka and the PostgreSQL pod under traffic", testPodDeletions},
@@ -62,7 +63,7 @@ func testDeleteCollectsEverything(t *testing.T) {
 		t.Fatal("no PVCs before the delete: the managed PostgreSQL and Kafka should have claimed volumes")
 	}
 	kubectl(t, "-n", namespace, "delete", "bookstore", bookstore, "--timeout=3m")
-	kinds := "deployments,statefulsets,services,configmaps,secrets,jobs,ingresses,horizontalpodautoscalers,pods"
+	kinds := "deployments,statefulsets,services,configmaps,secrets,jobs,ingresses,gateways,httproutes,horizontalpodautoscalers,pods"
 	eventually(t, "every object of "+bookstore+" collected", 3*time.Minute, func() bool {
 		out, err := kubectlErr(t, "-n", namespace, "get", kinds, "-l", sel, "-o", "name")
 		return err == nil && strings.TrimSpace(out) == ""

@@ -9,13 +9,15 @@ import (
 	"time"
 )
 
-// testSeedWalkthrough is the seed's scenario against the
-// pods the operator runs, through BOOKSTORE_URL: register, login, the
-// generated admin adds a book, top up, an order completes, the balance is
-// charged, a second order fails out of stock and is refunded, and after
-// logout the token is refused by every service.
-func testSeedWalkthrough(t *testing.T) {
-	a := newAPI(t)
+// testSeedWalkthrough is the seed's scenario through the sample's Ingress.
+func testSeedWalkthrough(t *testing.T) { walkthrough(t, newAPI(t)) }
+
+// walkthrough is the seed's scenario against the pods the operator runs,
+// through the entry point a names: register, login, the generated admin adds
+// a book, top up, an order completes, the balance is charged, a second order
+// fails out of stock and is refunded, and after logout the token is refused
+// by every service.
+func walkthrough(t *testing.T, a *api) {
 	admin := a.admin(t)
 	alice := a.user(t, "alice")
 

@@ -20,6 +20,15 @@ kind: Kustomization
 resources: [$(realpath --relative-to="$overlay" "$ROOT/manifests")]
 images: [{name: bookstore-operator, newTag: "$version"}]
 EOF
+# The Gateway API CRDs (GATEWAY_API_VERSION, standard channel) from the module cache, as
+# envtest's (internal/testenv.GatewayAPICRDs) and kind-up install them: before the operator,
+# which looks for them at start, and before the entry point, which then also serves HTTPRoutes.
+gwdir="$(go mod download -json "sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')/config/crd/standard"
+[ -f "$gwdir/gateway.networking.k8s.io_httproutes.yaml" ] || die "no Gateway API CRDs in $gwdir (go mod download sigs.k8s.io/gateway-api@v$GATEWAY_API_VERSION)"
+log "Gateway API v$GATEWAY_API_VERSION CRDs (standard channel)"
+kubectl_ apply --server-side -f "$gwdir" >/dev/null
+kubectl_ wait --for=condition=Established crd/gatewayclasses.gateway.networking.k8s.io crd/gateways.gateway.networking.k8s.io crd/httproutes.gateway.networking.k8s.io --timeout=60s >/dev/null
+
 log "kubectl apply -k manifests/ (operator bookstore-operator:$version)"
 kubectl_ apply -k "$overlay" >/dev/null
 kubectl_ wait --for=condition=Established crd/bookstores.bookstore.dev --timeout=60s >/dev/null
