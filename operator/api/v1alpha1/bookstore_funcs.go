@@ -11,6 +11,11 @@ import (
 // uses: the user's value or the default (bookstore_defaults.go). Every
 // decision "user-provided or generated" lives here, once.
 
+// MaxNameLength is the longest Bookstore name the API server accepts (the CEL
+// rule on Bookstore): <name>-inventory-migrate-<10-char hash> is 63, the
+// longest derived name, and <name>-postgres-<revision hash> stays a label value.
+const MaxNameLength = 34
+
 // GeneratedCredentialsSecretName is the Secret the operator generates with the
 // passwords of the managed PostgreSQL and Redis.
 func (b *Bookstore) GeneratedCredentialsSecretName() string { return b.Name + "-credentials" }

@@ -274,8 +274,11 @@ type ManagedKafka struct {
 	// +kubebuilder:default="apache/kafka:4.4.0"
 	// +optional
 	Image string `json:"image,omitempty"`
-	// Replicas: 1 or 3 nodes.
+	// Replicas: 1 or 3 nodes, fixed at creation: the topics keep the replication
+	// factor and the KRaft voters of the first start, so a change would break the
+	// producers (min.insync.replicas). To resize, create a new Bookstore.
 	// +kubebuilder:validation:Enum=1;3
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="kafka.managed.replicas is immutable (topics keep their replication factor and the KRaft voters their set): create a new Bookstore to resize"
 	// +kubebuilder:default=1
 	// +optional
 	Replicas int32 `json:"replicas,omitempty"`
@@ -427,6 +430,7 @@ type BookstoreStatus struct {
 // +kubebuilder:printcolumn:name="Version",type=string,JSONPath=`.spec.version`
 // +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="size(self.metadata.name) <= 34",message="metadata.name: at most 34 characters (MaxNameLength), so every derived name fits 63: the migration Job <name>-inventory-migrate-<hash> keeps its hash and the StatefulSet revision labels stay valid"
 type Bookstore struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -76,6 +76,8 @@ func testValidation(t *testing.T, h *harness) {
 			}
 		})
 	}
+	testNameLength(t, h)
+	testKafkaReplicasImmutable(t, h)
 	// A bad quantity never reaches the typed client: send raw YAML.
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "bookstore.dev/v1alpha1", "kind": "Bookstore",
