@@ -38,6 +38,8 @@ type BookstoreReconciler struct {
 	// GatewayAPI: the cluster serves the Gateway API (GatewayAPIInstalled);
 	// only then are HTTPRoutes and Gateways watched and created.
 	GatewayAPI bool
+	// MigrationRetry bounds the retries of failed migration Jobs (DefaultMigrationRetry when zero).
+	MigrationRetry MigrationRetry
 }
 
 // +kubebuilder:rbac:groups=bookstore.dev,resources=bookstores,verbs=get;list;watch
@@ -98,6 +100,14 @@ type pass struct {
 	b       *v1alpha1.Bookstore
 	desired map[objectKey]bool
 	obs     observed
+	requeue time.Duration // look again after this long (0: only on a change)
+}
+
+// requeueIn asks for another reconcile within d.
+func (p *pass) requeueIn(d time.Duration) {
+	if p.requeue == 0 || d < p.requeue {
+		p.requeue = d
+	}
 }
 
 func (p *pass) component(name string, ready bool, version, msg string) {
@@ -188,7 +198,7 @@ func (r *BookstoreReconciler) reconcile(ctx context.Context, p *pass) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	if p.obs.waitExternal {
-		return ctrl.Result{RequeueAfter: waitExternal}, nil
+		p.requeueIn(waitExternal)
 	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{RequeueAfter: p.requeue}, nil
 }

@@ -59,7 +59,7 @@ func TestOperator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &BookstoreReconciler{Client: mgr.GetClient(), Scheme: scheme, Recorder: mgr.GetEventRecorder("bookstore-operator")}
+	r := &BookstoreReconciler{Client: mgr.GetClient(), Scheme: scheme, Recorder: mgr.GetEventRecorder("bookstore-operator"), MigrationRetry: testRetry}
 	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}

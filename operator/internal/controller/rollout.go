@@ -35,6 +35,7 @@ type migration struct {
 	service, job    string
 	state           migrationState
 	reason, message string
+	retrying        bool // failed, and a retry is scheduled (retry.go)
 }
 
 // serviceState is the state of one service's Deployment.
@@ -87,8 +88,14 @@ func (r *BookstoreReconciler) reconcileService(ctx context.Context, p *pass, svc
 		if wrote {
 			r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "MigrationStarted", "Migrate", "migration Job %s for %s started", job.GetName(), image)
 		}
-		if err := r.jobState(ctx, b.Namespace, &m); err != nil {
+		live, err := r.jobState(ctx, b.Namespace, &m)
+		if err != nil {
 			return err
+		}
+		if m.state == migrationFailed {
+			if err := r.retryMigration(ctx, p, job, live, &m); err != nil {
+				return err
+			}
 		}
 	}
 
@@ -114,17 +121,18 @@ func (r *BookstoreReconciler) reconcileService(ctx context.Context, p *pass, svc
 	return nil
 }
 
-func (r *BookstoreReconciler) jobState(ctx context.Context, namespace string, m *migration) error {
+// jobState reads the migration Job (nil while the cache does not hold it yet) into m.
+func (r *BookstoreReconciler) jobState(ctx context.Context, namespace string, m *migration) (*batchv1.Job, error) {
 	j := &batchv1.Job{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: m.job}, j); err != nil {
 		if apierrors.IsNotFound(err) {
 			m.state, m.message = migrationRunning, "Job "+m.job+" created"
-			return nil
+			return nil, nil
 		}
-		return fmt.Errorf("get job %s: %w", m.job, err)
+		return nil, fmt.Errorf("get job %s: %w", m.job, err)
 	}
 	jobResult(j, m)
-	return nil
+	return j, nil
 }
 
 // jobResult reads a migration's state from its Job's conditions.

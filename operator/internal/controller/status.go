@@ -58,12 +58,13 @@ func computeStatus(b *v1alpha1.Bookstore, o observed) v1alpha1.BookstoreStatus {
 	}
 
 	var failed, running []string
-	failReason := ""
+	failReason, retrying := "", true
 	for _, m := range o.migrations {
 		switch m.state {
 		case migrationFailed:
 			failed = append(failed, m.message)
-			if failReason == "" {
+			retrying = retrying && m.retrying
+			if failReason == "" || !m.retrying {
 				failReason = m.reason
 			}
 		case migrationRunning, migrationWaiting:
@@ -116,6 +117,9 @@ func computeStatus(b *v1alpha1.Bookstore, o observed) v1alpha1.BookstoreStatus {
 	case o.infraReady && migrationsOK && servicesOK:
 		set(v1alpha1.ConditionReady, true, "Ready", "Bookstore "+b.Spec.Version+" is ready")
 		st.Phase = v1alpha1.PhaseReady
+	case len(failed) > 0 && retrying:
+		set(v1alpha1.ConditionReady, false, "MigrationRetrying", "a migration failed and is retried")
+		st.Phase = v1alpha1.PhaseMigrating
 	case len(failed) > 0:
 		set(v1alpha1.ConditionReady, false, "MigrationFailed", "a migration failed")
 		st.Phase = v1alpha1.PhaseFailed

@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -39,6 +40,8 @@ func TestComputeStatus(t *testing.T) {
 	oneFailed, oneFailedSvcs := services(migrationSucceeded, true)
 	oneFailed[2] = migration{service: "inventory", job: "demo-inventory-migrate-x", state: migrationFailed, reason: "BackoffLimitExceeded", message: "Job demo-inventory-migrate-x failed"}
 	oneFailedSvcs[2].available, oneFailedSvcs[2].message = false, "runs bookstore:0.1.0, not bookstore:0.2.0"
+	oneRetrying := slices.Clone(oneFailed)
+	oneRetrying[2].reason, oneRetrying[2].retrying = "MigrationRetrying", true
 
 	for _, tc := range []struct {
 		name  string
@@ -66,6 +69,9 @@ func TestComputeStatus(t *testing.T) {
 		{"failed migration", observed{components: infra(true), infraReady: true, migrations: oneFailed, services: oneFailedSvcs}, v1alpha1.PhaseFailed, map[string]string{
 			"Ready": "False/MigrationFailed", "MigrationsSucceeded": "False/BackoffLimitExceeded", "Degraded": "True/MigrationFailed",
 			"ServicesAvailable": "False/WaitingForMigrations",
+		}},
+		{"failed migration, a retry scheduled", observed{components: infra(true), infraReady: true, migrations: oneRetrying, services: oneFailedSvcs}, v1alpha1.PhaseMigrating, map[string]string{
+			"Ready": "False/MigrationRetrying", "MigrationsSucceeded": "False/MigrationRetrying", "Degraded": "True/MigrationFailed",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
