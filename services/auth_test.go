@@ -31,7 +31,7 @@ func startAll(t *testing.T) stack {
 	s := stack{env: env}
 	s.users = apptest.Start(t, ucfg, user.Build(user.Options{BcryptCost: bcrypt.MinCost}))
 	s.tokens = apptest.Start(t, env.Config(t, "token"), token.Build())
-	s.books = apptest.Start(t, env.Config(t, "inventory"), inventory.Build())
+	s.books = apptest.Start(t, env.Config(t, "inventory"), inventory.Build(inventory.Options{}))
 	ocfg := env.Config(t, "order")
 	ocfg.InventoryURL = s.books.URL
 	s.orders = apptest.Start(t, ocfg, order.Build(order.Options{}))

@@ -11,5 +11,5 @@ import (
 )
 
 func main() {
-	app.Main("inventory", inventory.Build(), inventory.Events(eventbus.Config{}), retention.Builder(retention.Inbox))
+	app.Main("inventory", inventory.Build(inventory.Options{}), inventory.Events(eventbus.Config{}), retention.Builder(retention.Inbox))
 }

@@ -42,7 +42,7 @@ func main() {
 	case "token":
 		app.Main("token", token.Build(), token.Events(eventbus.Config{}))
 	case "inventory":
-		app.Main("inventory", inventory.Build(), inventory.Events(eventbus.Config{}))
+		app.Main("inventory", inventory.Build(inventory.Options{}), inventory.Events(eventbus.Config{}))
 	case "order":
 		app.Main("order", order.Build(order.Options{}), order.Events(eventbus.Config{}))
 	default:

@@ -134,7 +134,7 @@ func (s *system) builders(name string, c eventbus.Config) []app.Builder {
 	case "token":
 		return []app.Builder{token.Build(), token.Events(c)}
 	case "inventory":
-		return []app.Builder{inventory.Build(), inventory.Events(c)}
+		return []app.Builder{inventory.Build(inventory.Options{Topics: &s.topics}), inventory.Events(c)}
 	default:
 		return []app.Builder{order.Build(order.Options{Topics: &s.topics}), order.Events(c)}
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
@@ -44,6 +45,13 @@ func TestLongPollAnswersWhenDecided(t *testing.T) {
 			}
 			if took > 10*time.Second {
 				t.Errorf("long poll took %s: not woken by the decision", took)
+			}
+			// The woken answer (built from the notification) is the order
+			// as a fresh read shows it.
+			var fresh order.Order
+			tc.server.Get(t, "/api/orders/"+id, alice.Token).Expect(t, http.StatusOK).JSON(t, &fresh)
+			if !reflect.DeepEqual(o, fresh) {
+				t.Errorf("long poll answered %+v, a fresh read shows %+v", o, fresh)
 			}
 		})
 	}

@@ -5,9 +5,11 @@
 package inventory
 
 import (
+	"context"
 	_ "embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -18,6 +20,7 @@ import (
 
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
 	"github.com/bookstore-platform/bookstore/internal/platform/auth"
+	"github.com/bookstore-platform/bookstore/internal/platform/events"
 	"github.com/bookstore-platform/bookstore/internal/platform/httpx"
 )
 
@@ -37,19 +40,46 @@ const (
 	maxText      = 500
 )
 
-// Service holds the inventory service's handlers.
-type Service struct {
-	pool *pgxpool.Pool
-	auth *auth.Authenticator
+// Options tune the service; the zero value is production.
+type Options struct {
+	// Topics names the Kafka topics (default events.DefaultTopics()); the
+	// book events go to Topics.Books.
+	Topics *events.Topics
 }
 
-// Build returns the app builder of the inventory service.
-func Build() app.Builder {
-	return app.API(openapiDoc, func(d app.Deps) func(*mux.Router) { return New(d).Routes })
+// Service holds the inventory service's handlers.
+type Service struct {
+	pool  *pgxpool.Pool
+	auth  *auth.Authenticator
+	books string // topic of the book events
+}
+
+// Build returns the app builder of the inventory service: its API, whose
+// catalogue changes publish book events, and the worker that publishes the
+// books that have none yet (backfill of the order service's projection).
+func Build(opts Options) app.Builder {
+	return func(ctx context.Context, d app.Deps) (app.Service, error) {
+		s := New(d, opts)
+		log := d.Logger
+		if log == nil {
+			log = slog.New(slog.DiscardHandler)
+		}
+		return app.Service{
+			Routes:  s.Routes,
+			OpenAPI: openapiDoc,
+			Workers: map[string]app.Worker{"catalog-backfill": backfill(d.Pool, log, s.books)},
+		}, nil
+	}
 }
 
 // New returns the service over d.
-func New(d app.Deps) *Service { return &Service{pool: d.Pool, auth: d.Auth} }
+func New(d app.Deps, opts Options) *Service {
+	topics := events.DefaultTopics()
+	if opts.Topics != nil {
+		topics = *opts.Topics
+	}
+	return &Service{pool: d.Pool, auth: d.Auth, books: topics.Books}
+}
 
 // Routes registers the API on r.
 func (s *Service) Routes(r *mux.Router) {
@@ -133,7 +163,8 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO stock_ledger (book_id, delta, kind) VALUES ($1, $2, 'create')`, id, *in.Amount); err != nil {
 			return fmt.Errorf("record stock: %w", err)
 		}
-		return nil
+		return publishBook(ctx, tx, s.books, events.TypeBookCreated,
+			events.BookChanged{BookID: id.String(), Version: 1, Title: *in.Title, Author: *in.Author, Price: *in.Price})
 	})
 	if err != nil {
 		return err
@@ -282,16 +313,27 @@ func (s *Service) update(w http.ResponseWriter, r *http.Request) error {
 			}
 			return fmt.Errorf("lock book: %w", err)
 		}
+		// A change of the catalogue fields (not of the stock alone) is a
+		// new catalog_version and a BookUpdated event.
+		catalogue := in.Title != nil || in.Author != nil || in.Price != nil
+		var version int64
 		if err := tx.QueryRow(ctx, `UPDATE books SET
 				title  = COALESCE($2, title),
 				author = COALESCE($3, author),
 				price  = COALESCE($4, price),
 				amount = COALESCE($5, amount),
+				catalog_version = catalog_version + CASE WHEN $6 THEN 1 ELSE 0 END,
 				updated_at = now()
 			WHERE id = $1
-			RETURNING id::text, title, author, price, amount`,
-			id, in.Title, in.Author, in.Price, in.Amount).Scan(&b.BookID, &b.Title, &b.Author, &b.Price, &b.Amount); err != nil {
+			RETURNING id::text, title, author, price, amount, catalog_version`,
+			id, in.Title, in.Author, in.Price, in.Amount, catalogue).Scan(&b.BookID, &b.Title, &b.Author, &b.Price, &b.Amount, &version); err != nil {
 			return fmt.Errorf("update book: %w", err)
+		}
+		if catalogue {
+			if err := publishBook(ctx, tx, s.books, events.TypeBookUpdated,
+				events.BookChanged{BookID: b.BookID, Version: version, Title: b.Title, Author: b.Author, Price: b.Price}); err != nil {
+				return err
+			}
 		}
 		if delta := b.Amount - old; delta != 0 {
 			if _, err := tx.Exec(ctx, `INSERT INTO stock_ledger (book_id, delta, kind) VALUES ($1, $2, 'adjust')`, id, delta); err != nil {
@@ -312,12 +354,20 @@ func (s *Service) delete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(r.Context(), `DELETE FROM books WHERE id = $1`, id)
+	ctx := r.Context()
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var version int64
+		err := tx.QueryRow(ctx, `DELETE FROM books WHERE id = $1 RETURNING catalog_version`, id).Scan(&version)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errNoBook()
+		}
+		if err != nil {
+			return fmt.Errorf("delete book: %w", err)
+		}
+		return publishBook(ctx, tx, s.books, events.TypeBookDeleted, events.BookChanged{BookID: id.String(), Version: version + 1})
+	})
 	if err != nil {
-		return fmt.Errorf("delete book: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return errNoBook()
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -27,7 +27,7 @@ func start(t *testing.T) fixture {
 	t.Helper()
 	env := apptest.NewEnv(t)
 	cfg := env.Config(t, "inventory")
-	f := fixture{srv: apptest.Start(t, cfg, inventory.Build()), dsn: cfg.DatabaseURL}
+	f := fixture{srv: apptest.Start(t, cfg, inventory.Build(inventory.Options{})), dsn: cfg.DatabaseURL}
 	_, f.admin = env.User(t, auth.RoleAdmin)
 	_, f.user = env.User(t, auth.RoleUser)
 	return f
@@ -48,7 +48,7 @@ func (f fixture) patch(t *testing.T, id, token string, body any) *apptest.Respon
 
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	t.Parallel()
-	apptest.CheckOpenAPI(t, inventory.OpenAPI(), inventory.New(app.Deps{}).Routes)
+	apptest.CheckOpenAPI(t, inventory.OpenAPI(), inventory.New(app.Deps{}, inventory.Options{}).Routes)
 }
 
 func TestCreateGetUpdateDelete(t *testing.T) {

@@ -92,22 +92,26 @@ func (x *expirer) expire(ctx context.Context) (int, error) {
 	reason := fmt.Sprintf("not decided within %s", x.deadline)
 	n := 0
 	err := pgx.BeginFunc(ctx, x.pool, func(tx pgx.Tx) error {
+		// The UPDATE notifies long polls (FinalChannel) of each order it fails.
 		rows, err := tx.Query(ctx, `
+			WITH o AS (
 			UPDATE orders o SET status = 'Failed',
 				fail_reason = CASE WHEN o.fail_reason = '' THEN $2 ELSE o.fail_reason || $3 || $2 END,
 				version = o.version + 1, updated_at = now()
 			WHERE o.status = 'Pending' AND o.id IN (
 				SELECT id FROM orders WHERE status = 'Pending' AND created_at < now() - make_interval(secs => $1)
 				ORDER BY created_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-			RETURNING o.id::text, o.user_id::text, o.fail_reason`,
-			x.deadline.Seconds(), reason, reasonSep, expireBatch)
+			RETURNING o.*)
+			SELECT o.id::text, o.user_id::text, o.fail_reason, pg_notify($5, `+finalPayloadSQL+`)::text FROM o`,
+			x.deadline.Seconds(), reason, reasonSep, expireBatch, FinalChannel)
 		if err != nil {
 			return fmt.Errorf("fail overdue orders: %w", err)
 		}
 		type failed struct{ id, user, reasons string }
 		list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (failed, error) {
 			var f failed
-			return f, r.Scan(&f.id, &f.user, &f.reasons)
+			var notified string
+			return f, r.Scan(&f.id, &f.user, &f.reasons, &notified)
 		})
 		if err != nil {
 			return fmt.Errorf("fail overdue orders: %w", err)
@@ -115,9 +119,6 @@ func (x *expirer) expire(ctx context.Context) (int, error) {
 		for _, f := range list {
 			if err := events.Emit(ctx, tx, x.topics.Orders, f.id, events.TypeOrderFailed,
 				events.OrderFailed{OrderID: f.id, UserID: f.user, Reasons: strings.Split(f.reasons, reasonSep)}); err != nil {
-				return err
-			}
-			if err := notifyFinal(ctx, tx, f.id); err != nil {
 				return err
 			}
 		}

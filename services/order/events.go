@@ -15,34 +15,40 @@ import (
 )
 
 // Events returns the app builder of the order service's part of the saga:
-// it records the outcomes of payment and stock on the order, decides
+// it keeps the catalogue projection (book events, projection.go), records
+// the outcomes of payment and stock on the order, decides
 // Completed or Failed once both are in, publishes OrderCompleted or
 // OrderFailed (which makes token and inventory compensate) through the
 // outbox, and consumes logouts.
 func Events(c eventbus.Config) app.Builder {
 	topics := c.TopicsOf()
 	h := &saga{topics: topics}
+	handlers := map[string]events.Handler{
+		events.TypePaymentSucceeded: outcome(h, stepPayment, func(e events.PaymentSucceeded) (string, string) {
+			return e.OrderID, ""
+		}),
+		events.TypePaymentRejected: outcome(h, stepPayment, func(e events.PaymentRejected) (string, string) {
+			return e.OrderID, rejected(e.Reason, "payment rejected")
+		}),
+		events.TypeStockReserved: outcome(h, stepInventory, func(e events.StockReserved) (string, string) {
+			return e.OrderID, ""
+		}),
+		events.TypeStockRejected: outcome(h, stepInventory, func(e events.StockRejected) (string, string) {
+			return e.OrderID, rejected(e.Reason, "stock rejected")
+		}),
+	}
+	for t, ph := range projectionHandlers() {
+		handlers[t] = ph
+	}
 	return eventbus.Builder(eventbus.Spec{
 		Service:  "order",
 		Produces: []string{topics.Orders},
-		Consumes: []string{topics.Payments, topics.Inventory, topics.Users},
-		Handlers: map[string]events.Handler{
-			events.TypePaymentSucceeded: outcome(h, stepPayment, func(e events.PaymentSucceeded) (string, string) {
-				return e.OrderID, ""
-			}),
-			events.TypePaymentRejected: outcome(h, stepPayment, func(e events.PaymentRejected) (string, string) {
-				return e.OrderID, rejected(e.Reason, "payment rejected")
-			}),
-			events.TypeStockReserved: outcome(h, stepInventory, func(e events.StockReserved) (string, string) {
-				return e.OrderID, ""
-			}),
-			events.TypeStockRejected: outcome(h, stepInventory, func(e events.StockRejected) (string, string) {
-				return e.OrderID, rejected(e.Reason, "stock rejected")
-			}),
-		},
+		Consumes: []string{topics.Payments, topics.Inventory, topics.Books, topics.Users},
+		Handlers: handlers,
 		// Both outcomes of an order carry its id as key, so they land on the
 		// same partition number of their topics and thus the same worker;
-		// batches of different workers touch disjoint orders.
+		// batches of different workers touch disjoint orders. The events
+		// of one book share a partition too, hence disjoint books.
 		Concurrency: 4,
 	}, c)
 }
@@ -94,7 +100,11 @@ func (s *saga) record(ctx context.Context, tx pgx.Tx, orderID string, st step, r
 		total                      int64
 	)
 	isPayment := st == stepPayment
+	// The decision's notification for long polls (FinalChannel) is sent by
+	// the same statement, only by the update that sets the second flag.
+	var notified bool
 	err := tx.QueryRow(ctx, `
+		WITH o AS (
 		UPDATE orders o SET
 			is_payment_processed   = o.is_payment_processed OR $2,
 			is_inventory_processed = o.is_inventory_processed OR NOT $2,
@@ -109,8 +119,12 @@ func (s *saga) record(ctx context.Context, tx pgx.Tx, orderID string, st step, r
 			updated_at = now()
 		WHERE o.id = $1 AND o.status = 'Pending'
 		  AND NOT CASE WHEN $2 THEN o.is_payment_processed ELSE o.is_inventory_processed END
-		RETURNING o.user_id::text, o.status, o.is_payment_processed, o.is_inventory_processed, o.fail_reason, o.total_price`,
-		id, isPayment, reason, reasonSep).Scan(&userID, &status, &paid, &stocked, &failReason, &total)
+		RETURNING o.*)
+		SELECT o.user_id::text, o.status, o.is_payment_processed, o.is_inventory_processed, o.fail_reason, o.total_price,
+			CASE WHEN o.is_payment_processed AND o.is_inventory_processed
+			     THEN pg_notify($5, `+finalPayloadSQL+`)::text END IS NOT NULL
+		FROM o`,
+		id, isPayment, reason, reasonSep, FinalChannel).Scan(&userID, &status, &paid, &stocked, &failReason, &total, &notified)
 	if errors.Is(err, pgx.ErrNoRows) {
 		var exists bool
 		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM orders WHERE id = $1)`, id).Scan(&exists); err != nil {
@@ -128,9 +142,6 @@ func (s *saga) record(ctx context.Context, tx pgx.Tx, orderID string, st step, r
 	}
 	if !(paid && stocked) {
 		return nil // waiting for the other step
-	}
-	if err := notifyFinal(ctx, tx, orderID); err != nil {
-		return err
 	}
 	switch status {
 	case StatusCompleted:

@@ -1,7 +1,8 @@
 // Package order is the order service: users place orders for books (priced
-// through the inventory service) and read them. Placing an order stores it
-// Pending with its items and the OrderCreated event in one transaction; the
-// order saga then completes or fails it.
+// from its own projection of the inventory's catalogue, projection.go) and
+// read them. Placing an order stores it Pending with its items and the
+// OrderCreated event in one transaction; the order saga then completes or
+// fails it.
 package order
 
 import (
@@ -48,7 +49,8 @@ const (
 type Options struct {
 	// Topics names the Kafka topics (default events.DefaultTopics()).
 	Topics *events.Topics
-	// Catalog overrides the inventory client (default: HTTP to
+	// Catalog overrides the inventory client that prices the books the
+	// catalogue projection has not seen yet (default: HTTP to
 	// BOOKSTORE_INVENTORY_URL).
 	Catalog Catalog
 	// MaxWaiters bounds the concurrent long polls (GET ?wait=) of one
@@ -176,61 +178,43 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	hash := idempotency.Hash(append([]string{"POST /api/orders"}, in.BookIDs...)...)
 	ctx := r.Context()
-	if key != "" {
-		stored, err := idempotency.Lookup(ctx, s.pool, p.UserID, key, hash)
-		if err != nil {
-			return err
-		}
-		if stored != nil {
-			stored.Write(w)
-			return nil
-		}
-	}
-
-	found := map[string]CatalogBook{}
-	if len(ids) > 0 {
-		if found, err = s.catalog.Books(ctx, p.Token, ids); err != nil {
-			return err
-		}
-	}
-	unknown := malformed
-	for _, id := range ids {
-		if _, ok := found[id]; !ok {
-			unknown = append(unknown, id)
-		}
-	}
-	if len(unknown) > 0 {
-		return httpx.Unprocessable("unknown book ids: " + strings.Join(unknown, ", "))
-	}
-
 	orderID := uuid.Must(uuid.NewV7())
-	items := make([]events.OrderItem, 0, len(ids))
-	var total int64
-	for _, id := range ids {
-		it := events.OrderItem{BookID: id, Price: found[id].Price, Quantity: qty[id]}
-		total += it.Price * it.Quantity
-		items = append(items, it)
-	}
-	env, err := events.New(events.TypeOrderCreated, events.OrderCreated{
-		OrderID: orderID.String(), UserID: p.UserID, Items: items, TotalPrice: total,
-	})
-	if err != nil {
-		return err
-	}
 	out := createResponse{OrderID: orderID.String(), Status: StatusPending}
-	replay, err := idempotency.InTx(ctx, s.pool, p.UserID, key, hash, http.StatusAccepted, func(tx pgx.Tx) (any, error) {
-		if _, err := tx.Exec(ctx, `INSERT INTO orders (id, user_id, status, total_price) VALUES ($1, $2, 'Pending', $3)`,
-			orderID, p.UserID, total); err != nil {
-			return nil, fmt.Errorf("insert order: %w", err)
+	// One local transaction: the idempotency claim, the prices from the
+	// catalogue projection, the order, its items and OrderCreated. Books
+	// the projection has not seen yet are priced by the inventory API
+	// (outside the transaction) and the transaction runs again.
+	var fallback map[string]CatalogBook
+	place := func(tx pgx.Tx) (any, error) {
+		price, err := prices(ctx, tx, ids, fallback, malformed)
+		if err != nil {
+			return nil, err
 		}
-		for _, it := range items {
-			if _, err := tx.Exec(ctx, `INSERT INTO order_items (order_id, book_id, price, quantity) VALUES ($1, $2, $3, $4)`,
-				orderID, it.BookID, it.Price, it.Quantity); err != nil {
-				return nil, fmt.Errorf("insert order item: %w", err)
-			}
+		items := make([]events.OrderItem, 0, len(ids))
+		var total int64
+		for _, id := range ids {
+			it := events.OrderItem{BookID: id, Price: price[id], Quantity: qty[id]}
+			total += it.Price * it.Quantity
+			items = append(items, it)
+		}
+		env, err := events.New(events.TypeOrderCreated, events.OrderCreated{
+			OrderID: orderID.String(), UserID: p.UserID, Items: items, TotalPrice: total,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := insertOrder(ctx, tx, orderID, p.UserID, total, items); err != nil {
+			return nil, err
 		}
 		return out, events.Enqueue(ctx, tx, s.topics.Orders, orderID.String(), env)
-	})
+	}
+	replay, err := idempotency.InTx(ctx, s.pool, p.UserID, key, hash, http.StatusAccepted, place)
+	if missing, ok := notProjected(err); ok {
+		if fallback, err = s.catalog.Books(ctx, p.Token, missing); err != nil {
+			return err
+		}
+		replay, err = idempotency.InTx(ctx, s.pool, p.UserID, key, hash, http.StatusAccepted, place)
+	}
 	if err != nil {
 		return err
 	}
@@ -240,6 +224,24 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Location", "/api/orders/"+orderID.String())
 	httpx.WriteJSON(w, http.StatusAccepted, out)
+	return nil
+}
+
+// insertOrder stores the order Pending with its items in one statement.
+func insertOrder(ctx context.Context, tx pgx.Tx, id uuid.UUID, userID string, total int64, items []events.OrderItem) error {
+	books := make([]string, len(items))
+	price := make([]int64, len(items))
+	qty := make([]int64, len(items))
+	for i, it := range items {
+		books[i], price[i], qty[i] = it.BookID, it.Price, it.Quantity
+	}
+	if _, err := tx.Exec(ctx, `
+		WITH o AS (INSERT INTO orders (id, user_id, status, total_price) VALUES ($1, $2, 'Pending', $3) RETURNING id)
+		INSERT INTO order_items (order_id, book_id, price, quantity)
+		SELECT o.id, i.book_id, i.price, i.quantity FROM o, unnest($4::uuid[], $5::bigint[], $6::int[]) AS i(book_id, price, quantity)`,
+		id, userID, total, books, price, qty); err != nil {
+		return fmt.Errorf("insert order: %w", err)
+	}
 	return nil
 }
 

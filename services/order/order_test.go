@@ -31,7 +31,7 @@ type fixture struct {
 func start(t *testing.T) fixture {
 	t.Helper()
 	env := apptest.NewEnv(t)
-	inv := apptest.Start(t, env.Config(t, "inventory"), inventory.Build())
+	inv := apptest.Start(t, env.Config(t, "inventory"), inventory.Build(inventory.Options{}))
 	cfg := env.Config(t, "order")
 	cfg.InventoryURL = inv.URL
 	f := fixture{env: env, inventory: inv, orders: apptest.Start(t, cfg, order.Build(order.Options{})), dsn: cfg.DatabaseURL}

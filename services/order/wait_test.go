@@ -18,7 +18,7 @@ import (
 func TestLongPoll(t *testing.T) {
 	t.Parallel()
 	env := apptest.NewEnv(t)
-	inv := apptest.Start(t, env.Config(t, "inventory"), inventory.Build())
+	inv := apptest.Start(t, env.Config(t, "inventory"), inventory.Build(inventory.Options{}))
 	cfg := env.Config(t, "order")
 	cfg.InventoryURL = inv.URL
 	// One waiter at most, and no re-read before the deadline.

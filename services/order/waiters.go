@@ -2,8 +2,10 @@ package order
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,12 +19,43 @@ import (
 // session, so the long polls of every replica wake up.
 const FinalChannel = "bookstore_order_final"
 
-// notifyFinal announces, on commit of tx, that orderID is final.
-func notifyFinal(ctx context.Context, tx pgx.Tx, orderID string) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, FinalChannel, orderID); err != nil {
-		return fmt.Errorf("notify final order: %w", err)
+// finalPayloadSQL is the SQL expression of the notification payload of a
+// decided order row named o: its id and the state a waiter lacks (status,
+// flags, reason, updatedAt) as JSON, so that the woken long poll answers
+// without reading the order again. A reason too long for NOTIFY's 8000
+// bytes leaves just the id: the waiter then re-reads the order.
+const finalPayloadSQL = `CASE WHEN octet_length(o.fail_reason) <= 4000 THEN json_build_object(
+	'id', o.id, 'status', o.status, 'updatedAt', o.updated_at, 'failReason', o.fail_reason,
+	'isPaymentProcessed', o.is_payment_processed, 'isInventoryProcessed', o.is_inventory_processed)::text
+	ELSE o.id::text END`
+
+// finalState is a decoded notification: the decided order's id and, when
+// the payload carried it, its new state.
+type finalState struct {
+	ID                   string    `json:"id"`
+	Status               string    `json:"status"`
+	UpdatedAt            time.Time `json:"updatedAt"`
+	FailReason           string    `json:"failReason"`
+	IsPaymentProcessed   bool      `json:"isPaymentProcessed"`
+	IsInventoryProcessed bool      `json:"isInventoryProcessed"`
+}
+
+// parseFinal decodes a payload of FinalChannel: JSON with the state, or
+// only the order id (then the waiter re-reads; nil state).
+func parseFinal(payload string) (id string, st *finalState) {
+	var f finalState
+	if strings.HasPrefix(payload, "{") && json.Unmarshal([]byte(payload), &f) == nil && f.ID != "" &&
+		(f.Status == StatusCompleted || f.Status == StatusFailed) {
+		return f.ID, &f
 	}
-	return nil
+	return payload, nil
+}
+
+// apply sets o's changing fields from the notified state.
+func (f *finalState) apply(o Order) Order {
+	o.Status, o.UpdatedAt, o.FailReason = f.Status, f.UpdatedAt.UTC(), f.FailReason
+	o.IsPaymentProcessed, o.IsInventoryProcessed = f.IsPaymentProcessed, f.IsInventoryProcessed
+	return o
 }
 
 // Waiters are the requests waiting for orders to become final
@@ -34,7 +67,7 @@ type Waiters struct {
 	log     *slog.Logger
 	slots   chan struct{}
 	mu      sync.Mutex
-	byOrder map[string]map[chan struct{}]struct{}
+	byOrder map[string]map[chan *finalState]struct{}
 	closed  bool
 }
 
@@ -43,19 +76,20 @@ func NewWaiters(pool *pgxpool.Pool, log *slog.Logger, max int) *Waiters {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Waiters{pool: pool, log: log, slots: make(chan struct{}, max), byOrder: map[string]map[chan struct{}]struct{}{}}
+	return &Waiters{pool: pool, log: log, slots: make(chan struct{}, max), byOrder: map[string]map[chan *finalState]struct{}{}}
 }
 
-// Add registers a waiter for orderID. It returns the channel that is closed
-// when the order may have become final, and the release function; ok is
-// false when max requests already wait (or the server is draining).
-func (w *Waiters) Add(orderID string) (wake <-chan struct{}, release func(), ok bool) {
+// Add registers a waiter for orderID. It returns the channel that receives
+// once when the order may have become final (its notified state, or nil:
+// read it again), and the release function; ok is false when max requests
+// already wait (or the server is draining).
+func (w *Waiters) Add(orderID string) (wake <-chan *finalState, release func(), ok bool) {
 	select {
 	case w.slots <- struct{}{}:
 	default:
 		return nil, nil, false
 	}
-	ch := make(chan struct{})
+	ch := make(chan *finalState, 1)
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -64,7 +98,7 @@ func (w *Waiters) Add(orderID string) (wake <-chan struct{}, release func(), ok 
 	}
 	set := w.byOrder[orderID]
 	if set == nil {
-		set = map[chan struct{}]struct{}{}
+		set = map[chan *finalState]struct{}{}
 		w.byOrder[orderID] = set
 	}
 	set[ch] = struct{}{}
@@ -82,8 +116,9 @@ func (w *Waiters) Add(orderID string) (wake <-chan struct{}, release func(), ok 
 	}, true
 }
 
-// wake closes the channels of orderID's waiters ("" = every waiter).
-func (w *Waiters) wake(orderID string) {
+// wake wakes orderID's waiters ("" = every waiter) with the order's state
+// st (nil: unknown, read it again).
+func (w *Waiters) wake(orderID string, st *finalState) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for id, set := range w.byOrder {
@@ -91,7 +126,7 @@ func (w *Waiters) wake(orderID string) {
 			continue
 		}
 		for ch := range set {
-			close(ch)
+			ch <- st // buffered, and each waiter is woken once: never blocks
 		}
 		delete(w.byOrder, id)
 	}
@@ -103,7 +138,7 @@ func (w *Waiters) Drain() {
 	w.mu.Lock()
 	w.closed = true
 	w.mu.Unlock()
-	w.wake("")
+	w.wake("", nil)
 }
 
 // Run listens for decided orders until ctx is done. A lost session is
@@ -113,7 +148,7 @@ func (w *Waiters) Run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := w.listen(ctx)
-		w.wake("")
+		w.wake("", nil)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -142,13 +177,13 @@ func (w *Waiters) listen(ctx context.Context) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	// Orders decided before LISTEN took effect were not announced to us.
-	w.wake("")
+	w.wake("", nil)
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return fmt.Errorf("wait for notification: %w", err)
 		}
-		w.wake(n.Payload)
+		w.wake(parseFinal(n.Payload))
 	}
 }
 
@@ -171,7 +206,12 @@ func (w *Waiters) Wait(ctx context.Context, orderID string, d, recheck time.Dura
 		}
 		tick := time.NewTimer(recheck)
 		select {
-		case <-wake:
+		case st := <-wake:
+			if st != nil {
+				release()
+				tick.Stop()
+				return st.apply(o), nil // the decision's own state: no second read
+			}
 		case <-tick.C:
 		case <-deadline.C:
 			release()

@@ -31,6 +31,10 @@ const (
 	// TopicInventory carries StockReserved, StockRejected and StockReleased,
 	// keyed by order id. Owner: inventory service.
 	TopicInventory = "bookstore.inventory"
+	// TopicBooks carries BookCreated, BookUpdated and BookDeleted, keyed
+	// by book id: the catalogue changes the order service projects into
+	// its own table of prices. Owner: inventory service.
+	TopicBooks = "bookstore.books"
 	// TopicDeadLetters receives every event a consumer could not decode or
 	// failed permanently to handle, with the error in the headers. Every
 	// service ensures it exists.
@@ -49,6 +53,9 @@ const (
 	TypePaymentSucceeded = "PaymentSucceeded"
 	TypePaymentRejected  = "PaymentRejected"
 	TypePaymentRefunded  = "PaymentRefunded"
+	TypeBookCreated      = "BookCreated"
+	TypeBookUpdated      = "BookUpdated"
+	TypeBookDeleted      = "BookDeleted"
 )
 
 // Rejection reasons used in StockRejected / PaymentRejected / OrderFailed.
@@ -204,4 +211,18 @@ type UserLoggedOut struct {
 	JTI       string    `json:"jti"`
 	UserID    string    `json:"userId"`
 	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+// BookChanged is the payload of BookCreated, BookUpdated and BookDeleted
+// (topic books, key book id): the book's catalogue fields after the change
+// (a deleted book carries only its id and version). Version increases with
+// every change of one book, so a consumer keeps the newest whatever the
+// order of delivery. Stock is not part of it: the inventory's reservation
+// is the authority on stock.
+type BookChanged struct {
+	BookID  string `json:"bookId"`
+	Version int64  `json:"version"`
+	Title   string `json:"title,omitempty"`
+	Author  string `json:"author,omitempty"`
+	Price   int64  `json:"price"`
 }

@@ -24,6 +24,7 @@ type Topics struct {
 	Orders      string
 	Payments    string
 	Inventory   string
+	Books       string
 	DeadLetters string
 }
 
@@ -39,6 +40,7 @@ func TopicsWithPrefix(prefix string) Topics {
 		Orders:      prefix + TopicOrders,
 		Payments:    prefix + TopicPayments,
 		Inventory:   prefix + TopicInventory,
+		Books:       prefix + TopicBooks,
 		DeadLetters: prefix + TopicDeadLetters,
 	}
 }

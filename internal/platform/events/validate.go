@@ -50,3 +50,14 @@ func (e UserLoggedOut) Validate() error {
 	}
 	return nil
 }
+
+// Validate checks the book id, the version and the price.
+func (e BookChanged) Validate() error {
+	if err := CheckIDs(e.BookID); err != nil {
+		return err
+	}
+	if e.Version <= 0 || e.Price < 0 {
+		return fmt.Errorf("book %s: invalid version %d or price %d", e.BookID, e.Version, e.Price)
+	}
+	return nil
+}
