@@ -42,7 +42,7 @@ func Events(c eventbus.Config) app.Builder {
 	}
 	return eventbus.Builder(eventbus.Spec{
 		Service:  "order",
-		Produces: []string{topics.Orders},
+		Produces: []string{topics.Orders, topics.Completed},
 		Consumes: []string{topics.Payments, topics.Inventory, topics.Books, topics.Users},
 		Handlers: handlers,
 		// Both outcomes of an order carry its id as key, so they land on the
@@ -145,7 +145,7 @@ func (s *saga) record(ctx context.Context, tx pgx.Tx, orderID string, st step, r
 	}
 	switch status {
 	case StatusCompleted:
-		return events.Emit(ctx, tx, s.topics.Orders, orderID, events.TypeOrderCompleted,
+		return events.Emit(ctx, tx, s.topics.Completed, orderID, events.TypeOrderCompleted,
 			events.OrderCompleted{OrderID: orderID, UserID: userID, TotalPrice: total})
 	case StatusFailed:
 		return events.Emit(ctx, tx, s.topics.Orders, orderID, events.TypeOrderFailed,

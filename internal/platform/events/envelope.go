@@ -21,10 +21,14 @@ const (
 	// TopicUsers carries user events (UserLoggedOut), keyed by user id.
 	// Owner: user service.
 	TopicUsers = "bookstore.users"
-	// TopicOrders carries OrderCreated, OrderCompleted and OrderFailed, keyed
-	// by order id, so that one order's lifecycle stays ordered on one
+	// TopicOrders carries OrderCreated and OrderFailed, keyed by order id,
+	// so that the saga's steps and their compensations stay ordered on one
 	// partition. Owner: order service.
 	TopicOrders = "bookstore.orders"
+	// TopicOrdersCompleted carries OrderCompleted, keyed by order id: a
+	// topic of its own because no saga participant needs it (token and
+	// inventory would only fetch and skip it). Owner: order service.
+	TopicOrdersCompleted = "bookstore.orders.completed"
 	// TopicPayments carries PaymentSucceeded, PaymentRejected and
 	// PaymentRefunded, keyed by order id. Owner: token service.
 	TopicPayments = "bookstore.payments"
@@ -190,7 +194,7 @@ type PaymentRefunded struct {
 	Balance int64  `json:"balance"`
 }
 
-// OrderCompleted: paid and reserved. Topic orders.
+// OrderCompleted: paid and reserved. Topic orders.completed.
 type OrderCompleted struct {
 	OrderID    string `json:"orderId"`
 	UserID     string `json:"userId"`

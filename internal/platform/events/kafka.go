@@ -22,6 +22,7 @@ type Topics struct {
 	Prefix      string
 	Users       string
 	Orders      string
+	Completed   string
 	Payments    string
 	Inventory   string
 	Books       string
@@ -38,6 +39,7 @@ func TopicsWithPrefix(prefix string) Topics {
 		Prefix:      prefix,
 		Users:       prefix + TopicUsers,
 		Orders:      prefix + TopicOrders,
+		Completed:   prefix + TopicOrdersCompleted,
 		Payments:    prefix + TopicPayments,
 		Inventory:   prefix + TopicInventory,
 		Books:       prefix + TopicBooks,
