@@ -52,4 +52,4 @@ log "go test ./..."
   -count=1 -p 2 -timeout 20m ./... "$@"
 
 log "Go benchmarks of the hot paths, one iteration each (they must keep compiling and running)"
-go test -count=1 -run '^$' -bench . -benchtime 1x ./internal/platform/auth/
+go test -count=1 -run '^$' -bench . -benchtime 1x ./internal/platform/auth/ ./internal/gateway/

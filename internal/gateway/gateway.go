@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bookstore-platform/bookstore/charts"
@@ -59,9 +60,10 @@ func Routes(upstreams map[string]string, docs bool) ([]Route, error) {
 // request with a method outside the standard set is answered 501 and never forwarded.
 func Handler(routes []Route, logger *slog.Logger) http.Handler {
 	proxies := make(map[string]http.Handler)
+	buffers := newBufferPool()
 	for _, rt := range routes {
 		if proxies[rt.Service] == nil {
-			proxies[rt.Service] = newProxy(rt, logger)
+			proxies[rt.Service] = newProxy(rt, logger, buffers)
 		}
 	}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -78,8 +80,22 @@ func Handler(routes []Route, logger *slog.Logger) http.Handler {
 	return accessLog(httpx.RejectUnknownMethods(h), logger)
 }
 
-func newProxy(rt Route, logger *slog.Logger) *httputil.ReverseProxy {
+// bufferPool lends the reverse proxies their 32 KiB copy buffers, which
+// they would otherwise allocate for every proxied response.
+type bufferPool struct{ p sync.Pool }
+
+func newBufferPool() *bufferPool {
+	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+}
+
+func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b *bufferPool) Put(v []byte) { b.p.Put(&v) }
+
+var _ httputil.BufferPool = (*bufferPool)(nil)
+
+func newProxy(rt Route, logger *slog.Logger, buffers httputil.BufferPool) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
+		BufferPool: buffers,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(rt.Upstream)
 			pr.SetXForwarded()
