@@ -19,7 +19,7 @@ var handled = map[string][]string{
 	"token":     {events.TypeOrderCreated, events.TypeOrderFailed, events.TypeUserLoggedOut},
 	"inventory": {events.TypeOrderCreated, events.TypeOrderFailed, events.TypeUserLoggedOut},
 	"order": {events.TypePaymentSucceeded, events.TypePaymentRejected, events.TypeStockReserved,
-		events.TypeStockRejected, events.TypeUserLoggedOut},
+		events.TypeStockRejected, events.TypeUserLoggedOut, events.TypeBookCreated},
 }
 
 // snapshot is everything a redelivered event could wrongly change.
@@ -46,12 +46,13 @@ func (s *system) snapshot() string {
 		q("inventory", `SELECT id, amount FROM books ORDER BY id`) +
 		q("inventory", `SELECT book_id, order_id, delta, kind FROM stock_ledger ORDER BY id`) +
 		q("order", `SELECT id, status, is_payment_processed, is_inventory_processed, fail_reason, version FROM orders ORDER BY id`) +
+		q("order", `SELECT book_id, price, deleted, version, updated_at FROM catalog_books ORDER BY book_id`) +
 		q("token", `SELECT count(*) FROM outbox`) + q("inventory", `SELECT count(*) FROM outbox`) +
 		q("order", `SELECT count(*) FROM outbox`) + q("user", `SELECT count(*) FROM outbox`)
 }
 
 // TestRedeliveryChangesNothing publishes every event of a completed and of
-// two failed orders (and a logout) again, twice, in reverse and in shuffled
+// two failed orders (and a logout and the book events) again, twice, in reverse and in shuffled
 // order: every consumer recognises each one as a duplicate and balances,
 // stock, ledgers, orders and outboxes stay exactly as they were.
 func TestRedeliveryChangesNothing(t *testing.T) {
@@ -74,9 +75,11 @@ func TestRedeliveryChangesNothing(t *testing.T) {
 	})
 	loggedOut := s.register("dave@example.com")
 	s.svc("user").Do(t, apptestRequest("POST", "/api/users/logout", loggedOut.Token)).Expect(t, 204)
-	msgs := s.messages(2*time.Second, s.topics.Users, s.topics.Orders, s.topics.Payments, s.topics.Inventory)
-	// 1 logout; per order OrderCreated, 2 outcomes, the decision; 2 compensations.
-	if want := 1 + 3*4 + 2; len(msgs) != want {
+	msgs := s.messages(2*time.Second, s.topics.Users, s.topics.Orders, s.topics.Completed, s.topics.Payments,
+		s.topics.Inventory, s.topics.Books)
+	// 1 logout; per order OrderCreated, 2 outcomes, the decision; 2
+	// compensations; 2 BookCreated.
+	if want := 1 + 3*4 + 2 + 2; len(msgs) != want {
 		for _, m := range msgs {
 			t.Log(describe(m))
 		}
