@@ -79,11 +79,11 @@ func NewWaiters(pool *pgxpool.Pool, log *slog.Logger, max int) *Waiters {
 	return &Waiters{pool: pool, log: log, slots: make(chan struct{}, max), byOrder: map[string]map[chan *finalState]struct{}{}}
 }
 
-// Add registers a waiter for orderID. It returns the channel that receives
+// add registers a waiter for orderID. It returns the channel that receives
 // once when the order may have become final (its notified state, or nil:
 // read it again), and the release function; ok is false when max requests
 // already wait (or the server is draining).
-func (w *Waiters) Add(orderID string) (wake <-chan *finalState, release func(), ok bool) {
+func (w *Waiters) add(orderID string) (wake <-chan *finalState, release func(), ok bool) {
 	select {
 	case w.slots <- struct{}{}:
 	default:
@@ -196,7 +196,7 @@ func (w *Waiters) Wait(ctx context.Context, orderID string, d, recheck time.Dura
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
 	for {
-		wake, release, ok := w.Add(orderID)
+		wake, release, ok := w.add(orderID)
 		o, err := load(ctx)
 		if err != nil || o.Status != StatusPending || !ok {
 			if ok {
