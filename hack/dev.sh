@@ -3,7 +3,9 @@
 # Starts PostgreSQL, Redis and Kafka (KRaft), creates one database per service, runs the
 # migrations (`<service> migrate`), starts the four services and the gateway on
 # http://127.0.0.1:${BOOKSTORE_HTTP_PORT:-8080}. A service that dies is restarted with a
-# backoff (and a log line). Ctrl-C stops everything.
+# backoff (and a log line). Ctrl-C stops everything. BOOKSTORE_REPLICAS=N (1..4, default 1) runs
+# N processes of each service (replica i > 0 on the service's port + 10*i, logs <service>-<i>.log),
+# which share their database and consumer group; the gateway spreads requests over them.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
@@ -12,6 +14,8 @@ cd "$ROOT"
 off=${BOOKSTORE_PORT_OFFSET:-0}
 [[ "$off" =~ ^[0-9]+$ ]] || die "BOOKSTORE_PORT_OFFSET must be a number, not '$off'"
 PORT=${BOOKSTORE_HTTP_PORT:-$((8080 + off))}
+REPLICAS=${BOOKSTORE_REPLICAS:-1}
+[[ "$REPLICAS" =~ ^[1-4]$ ]] || die "BOOKSTORE_REPLICAS must be 1 to 4, not '$REPLICAS'"
 DEV="$CACHE/dev"
 mkdir -p "$DEV/bin" "$DEV/logs" "$DEV/jwt"
 SERVICES=(user token inventory order)
@@ -28,7 +32,11 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-for p in "$PORT" "${SVC_PORT[@]}"; do
+# replica_ports SERVICE: the ports of its replicas.
+replica_ports() { local i; for ((i = 0; i < REPLICAS; i++)); do echo $((SVC_PORT[$1] + 10 * i)); done; }
+# upstreams SERVICE: the gateway's comma-separated URLs of its replicas.
+upstreams() { replica_ports "$1" | sed 's|^|http://127.0.0.1:|' | paste -sd, -; }
+for p in "$PORT" $(for s in "${SERVICES[@]}"; do replica_ports "$s"; done); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
     die "port $p is already in use (is another \`make dev\` running?); set BOOKSTORE_HTTP_PORT for the gateway"
   fi
@@ -102,20 +110,27 @@ export BOOKSTORE_SHUTDOWN_DELAY="${BOOKSTORE_SHUTDOWN_DELAY:-0s}"
 for s in "${SERVICES[@]}"; do
   extra=()
   [ "$s" = user ] && extra=(BOOKSTORE_JWT_PRIVATE_KEY_FILE="$DEV/jwt/private.pem")
-  supervise "$s" env BOOKSTORE_HTTP_ADDR="127.0.0.1:${SVC_PORT[$s]}" \
-    BOOKSTORE_DATABASE_URL="postgres://postgres@127.0.0.1:$BOOKSTORE_PG_PORT/bookstore_$s?sslmode=disable" \
-    "${extra[@]}" "$DEV/bin/$s"
+  i=0
+  for p in $(replica_ports "$s"); do
+    name=$s; [ "$i" -gt 0 ] && name=$s-$i
+    supervise "$name" env BOOKSTORE_HTTP_ADDR="127.0.0.1:$p" \
+      BOOKSTORE_DATABASE_URL="postgres://postgres@127.0.0.1:$BOOKSTORE_PG_PORT/bookstore_$s?sslmode=disable" \
+      "${extra[@]}" "$DEV/bin/$s"
+    i=$((i + 1))
+  done
 done
 supervise gateway env BOOKSTORE_HTTP_ADDR="127.0.0.1:$PORT" \
-  BOOKSTORE_GATEWAY_USER_URL="http://127.0.0.1:${SVC_PORT[user]}" BOOKSTORE_GATEWAY_TOKEN_URL="http://127.0.0.1:${SVC_PORT[token]}" \
-  BOOKSTORE_GATEWAY_INVENTORY_URL="http://127.0.0.1:${SVC_PORT[inventory]}" BOOKSTORE_GATEWAY_ORDER_URL="http://127.0.0.1:${SVC_PORT[order]}" \
+  BOOKSTORE_GATEWAY_USER_URL="$(upstreams user)" BOOKSTORE_GATEWAY_TOKEN_URL="$(upstreams token)" \
+  BOOKSTORE_GATEWAY_INVENTORY_URL="$(upstreams inventory)" BOOKSTORE_GATEWAY_ORDER_URL="$(upstreams order)" \
   "$DEV/bin/gateway"
 
 for s in "${SERVICES[@]}"; do
-  deadline=$((SECONDS + 60))
-  until curl -fsS "http://127.0.0.1:${SVC_PORT[$s]}/readyz" >/dev/null 2>&1; do
-    [ $SECONDS -ge $deadline ] && die "$s is not ready after 60s (see $DEV/logs/$s.log)"
-    sleep 0.3
+  for p in $(replica_ports "$s"); do
+    deadline=$((SECONDS + 60))
+    until curl -fsS "http://127.0.0.1:$p/readyz" >/dev/null 2>&1; do
+      [ $SECONDS -ge $deadline ] && die "$s on :$p is not ready after 60s (see $DEV/logs/)"
+      sleep 0.3
+    done
   done
 done
 wait_port 127.0.0.1 "$PORT" 10 || die "the gateway is not listening on $PORT (see $DEV/logs/gateway.log)"
@@ -126,7 +141,7 @@ cat <<INFO
     API:        /api/users  /api/tokens  /api/books  /api/orders
     Swagger UI: http://127.0.0.1:$PORT/docs/user/swagger/   .../docs/token/swagger/   .../docs/inventory/swagger/   .../docs/order/swagger/
     Admin:      $BOOKSTORE_ADMIN_EMAIL / $BOOKSTORE_ADMIN_PASSWORD   (dev values; override with BOOKSTORE_ADMIN_EMAIL/PASSWORD)
-    Services:   user :${SVC_PORT[user]}  token :${SVC_PORT[token]}  inventory :${SVC_PORT[inventory]}  order :${SVC_PORT[order]}  (each has /healthz /readyz /metrics)
+    Services:   user :${SVC_PORT[user]}  token :${SVC_PORT[token]}  inventory :${SVC_PORT[inventory]}  order :${SVC_PORT[order]}  (each has /healthz /readyz /metrics; $REPLICAS replica(s) each, replica i on +10*i)
     Servers:    postgres 127.0.0.1:$BOOKSTORE_PG_PORT  redis 127.0.0.1:$BOOKSTORE_REDIS_PORT  kafka 127.0.0.1:$BOOKSTORE_KAFKA_PORT
     Logs:       $DEV/logs/
 

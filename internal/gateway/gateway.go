@@ -15,20 +15,24 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bookstore-platform/bookstore/charts"
 	"github.com/bookstore-platform/bookstore/internal/platform/httpx"
 )
 
-// Route sends requests matching the table route to Upstream.
+// Route sends requests matching the table route to Upstream, or round-robin to
+// Replicas when the service has several.
 type Route struct {
 	charts.Route
-	Upstream *url.URL
+	Upstream *url.URL   // the first replica
+	Replicas []*url.URL // every replica, Upstream first
 }
 
 // Routes builds the gateway's routes from the route table, with the upstream URL of
-// each service; docs turns the Swagger UI / OpenAPI routes on.
+// each service (several replicas: URLs separated by commas, e.g. `make dev` with
+// BOOKSTORE_REPLICAS=2); docs turns the Swagger UI / OpenAPI routes on.
 func Routes(upstreams map[string]string, docs bool) ([]Route, error) {
 	table, err := charts.Routes(docs)
 	if err != nil {
@@ -40,11 +44,15 @@ func Routes(upstreams map[string]string, docs bool) ([]Route, error) {
 		if !ok || raw == "" {
 			return nil, fmt.Errorf("gateway: no upstream for the %s service", tr.Service)
 		}
-		u, err := url.Parse(raw)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("gateway: upstream of %s is not an http(s) URL: %q", tr.Service, raw)
+		var replicas []*url.URL
+		for _, one := range strings.Split(raw, ",") {
+			u, err := url.Parse(strings.TrimSpace(one))
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return nil, fmt.Errorf("gateway: upstream of %s is not an http(s) URL: %q", tr.Service, one)
+			}
+			replicas = append(replicas, u)
 		}
-		routes = append(routes, Route{Route: tr, Upstream: u})
+		routes = append(routes, Route{Route: tr, Upstream: replicas[0], Replicas: replicas})
 	}
 	// As Ingress and HTTPRoute: an Exact match wins, then the longest prefix.
 	sort.SliceStable(routes, func(i, j int) bool {
@@ -94,10 +102,15 @@ func (b *bufferPool) Put(v []byte) { b.p.Put(&v) }
 var _ httputil.BufferPool = (*bufferPool)(nil)
 
 func newProxy(rt Route, logger *slog.Logger, buffers httputil.BufferPool) *httputil.ReverseProxy {
+	replicas := rt.Replicas
+	if len(replicas) == 0 {
+		replicas = []*url.URL{rt.Upstream}
+	}
+	var next atomic.Uint64
 	return &httputil.ReverseProxy{
 		BufferPool: buffers,
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(rt.Upstream)
+			pr.SetURL(replicas[(next.Add(1)-1)%uint64(len(replicas))])
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host
 		},

@@ -116,10 +116,41 @@ func TestGatewayUpstreamDownIs502JSON(t *testing.T) {
 	}
 }
 
+// Several replicas of a service (comma-separated URLs) share its requests
+// round-robin.
+func TestGatewaySpreadsOverReplicas(t *testing.T) {
+	ups := map[string]string{"user": upstream(t, "user"), "token": upstream(t, "token"), "inventory": upstream(t, "inventory"),
+		"order": upstream(t, "order-1") + "," + upstream(t, "order-2")}
+	routes, err := Routes(ups, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := httptest.NewServer(Handler(routes, slog.New(slog.DiscardHandler)))
+	defer gw.Close()
+	seen := map[string]int{}
+	for range 6 {
+		resp, err := http.Get(gw.URL + "/api/orders")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]string
+		err = json.NewDecoder(resp.Body).Decode(&got)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[got["service"]]++
+	}
+	if seen["order-1"] != 3 || seen["order-2"] != 3 {
+		t.Fatalf("requests per replica %v, want 3 and 3", seen)
+	}
+}
+
 func TestRoutesRejectsBadConfig(t *testing.T) {
 	for name, ups := range map[string]map[string]string{
 		"missing order": {"user": "http://a", "token": "http://b", "inventory": "http://c"},
 		"not a URL":     {"user": "http://a", "token": "http://b", "inventory": "http://c", "order": "ftp://d"},
+		"bad replica":   {"user": "http://a", "token": "http://b", "inventory": "http://c", "order": "http://d,"},
 	} {
 		if _, err := Routes(ups, true); err == nil {
 			t.Errorf("%s: Routes accepted %v", name, ups)
