@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,16 +11,62 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/bookstore-platform/bookstore/internal/platform/app"
+	"github.com/bookstore-platform/bookstore/internal/platform/apptest"
 	"github.com/bookstore-platform/bookstore/internal/platform/auth"
+	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
 	"github.com/bookstore-platform/bookstore/internal/platform/events"
 	"github.com/bookstore-platform/bookstore/services/order"
 )
+
+// replica starts another process of service name sharing its database and
+// consumer group (workers only: a standby relay, a second consumer that
+// triggers a rebalance when it joins and when it leaves) and returns the
+// function that stops it.
+func (s *system) replica(name string) func() {
+	t := s.t
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, s.cfg[name], apptest.Logger(t), s.builders(name, eventbus.Config{Topics: &s.topics})...)
+	if err != nil {
+		cancel()
+		t.Fatalf("start a replica of %s: %v", name, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.RunWorkers(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("replica of %s: %v", name, err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("replica of %s did not stop", name)
+			}
+			a.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
 
 // TestConcurrentOrdersKeepInvariants: 50 users with enough balance race
 // with 200 orders for a book with 10 copies. Exactly 10 orders complete,
 // the rest fail out of stock, the stock ends at 0, no order stays Pending,
 // and no token is created or lost: balances + completed totals = top-ups.
+// Once with one process per service, once with two consumers in each
+// saga group (token, inventory, order) that join as the orders start and
+// leave before they are all decided: rebalances on the way.
 func TestConcurrentOrdersKeepInvariants(t *testing.T) {
+	for _, replicas := range []int{1, 2} {
+		t.Run(fmt.Sprintf("replicas=%d", replicas), func(t *testing.T) { concurrentOrders(t, replicas) })
+	}
+}
+
+func concurrentOrders(t *testing.T, replicas int) {
 	const (
 		users         = 50
 		ordersPerUser = 4
@@ -35,6 +82,12 @@ func TestConcurrentOrdersKeepInvariants(t *testing.T) {
 		id := uuid.NewString()
 		accounts[i] = account{ID: id, Token: s.env.Keys.Token(t, id, auth.RoleUser, 10*time.Minute)}
 		s.topUp(accounts[i], topUp)
+	}
+	var stops []func()
+	if replicas == 2 {
+		for _, name := range []string{"token", "inventory", "order"} {
+			stops = append(stops, s.replica(name))
+		}
 	}
 
 	type placed struct {
@@ -83,11 +136,22 @@ func TestConcurrentOrdersKeepInvariants(t *testing.T) {
 	if len(orders) != users*ordersPerUser {
 		t.Fatalf("placed %d orders, want %d", len(orders), users*ordersPerUser)
 	}
+	for _, stop := range stops {
+		stop() // its partitions move back to the first process mid-saga
+	}
 
 	completed := 0
 	var completedTotal int64
 	for _, p := range orders {
-		o := s.final(p.who, p.id)
+		// Up to the saga's deadline (2m): with rebalances on a loaded
+		// machine an order may take longer than final's 30 s, and an order
+		// that really got stuck would end Failed "not decided", not Completed
+		// or out of stock.
+		var o order.Order
+		eventually(t, "order "+p.id+" final", 2*time.Minute, func() bool {
+			o = s.order(p.who, p.id)
+			return o.Status != order.StatusPending
+		})
 		switch o.Status {
 		case order.StatusCompleted:
 			completed++
