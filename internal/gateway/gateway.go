@@ -7,8 +7,10 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -123,8 +125,19 @@ func newProxy(rt Route, logger *slog.Logger, buffers httputil.BufferPool) *httpu
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			logger.WarnContext(r.Context(), "upstream unavailable", "service", rt.Service, "err", err)
 			w.Header().Set("Content-Type", "application/json")
+			// Nothing listening (a process restarting, no endpoint left): the request never
+			// reached the service, so it is 503 with Retry-After, as the Ingress answers a
+			// Service without ready endpoints. A connection lost after the request was sent
+			// (the service died mid-request) is 502: the request may have been applied.
+			var op *net.OpError
+			if errors.As(err, &op) && op.Op == "dial" {
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = fmt.Fprintf(w, `{"error":{"code":"service_unavailable","message":"the %s service is not reachable"}}`, rt.Service)
+				return
+			}
 			w.WriteHeader(http.StatusBadGateway)
-			_, _ = fmt.Fprintf(w, `{"error":{"code":"bad_gateway","message":"the %s service is not reachable"}}`, rt.Service)
+			_, _ = fmt.Fprintf(w, `{"error":{"code":"bad_gateway","message":"the %s service failed to answer"}}`, rt.Service)
 		},
 	}
 }

@@ -95,24 +95,44 @@ func checkRoutes(t *testing.T, gw string, docs bool) {
 	}
 }
 
-func TestGatewayUpstreamDownIs502JSON(t *testing.T) {
+// An upstream with nothing listening is 503 with Retry-After (the request never reached
+// it: safe to retry); one that drops the connection after reading the request is 502.
+func TestGatewayUpstreamDown(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
-	dead := srv.URL
+	refused := srv.URL
 	srv.Close()
-	routes, err := Routes(map[string]string{"user": dead, "token": dead, "inventory": dead, "order": dead}, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw := httptest.NewServer(Handler(routes, slog.New(slog.DiscardHandler)))
-	defer gw.Close()
-	resp, err := http.Get(gw.URL + "/api/orders")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "order service is not reachable") {
-		t.Fatalf("got %d %s", resp.StatusCode, body)
+	dropping := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+	}))
+	defer dropping.Close()
+	for _, tt := range []struct {
+		name, upstream, retryAfter, message string
+		status                              int
+	}{
+		{"refused", refused, "1", "order service is not reachable", http.StatusServiceUnavailable},
+		{"dropped mid-request", dropping.URL, "", "order service failed to answer", http.StatusBadGateway},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			routes, err := Routes(map[string]string{"user": tt.upstream, "token": tt.upstream, "inventory": tt.upstream, "order": tt.upstream}, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gw := httptest.NewServer(Handler(routes, slog.New(slog.DiscardHandler)))
+			defer gw.Close()
+			resp, err := http.Post(gw.URL+"/api/orders", "application/json", strings.NewReader(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.status || resp.Header.Get("Retry-After") != tt.retryAfter ||
+				resp.Header.Get("Content-Type") != "application/json" || !strings.Contains(string(body), tt.message) {
+				t.Fatalf("got %d (Retry-After %q) %s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+			}
+		})
 	}
 }
 
