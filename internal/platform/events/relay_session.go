@@ -171,16 +171,26 @@ func (s *session) acker(ctx context.Context) {
 			}
 			sent = append(sent, id)
 		}
+		marked := true
 		if len(sent) > 0 {
 			if err := s.mark(ctx, sent); err != nil {
-				// Not marked: keep them in flight so this session does not
-				// produce them again; the next session will (duplicates).
+				// Not marked: the session fails (before the rows leave
+				// flight, so publish, which checks the failure after its
+				// read, never produces them again); the next session
+				// re-publishes them (duplicates). They are settled all
+				// the same: nothing will ever acknowledge them again, and
+				// the session's end must not wait for them (it did, for
+				// the whole DeliveryTimeout, after a database restart).
 				s.fail(err)
-				sent = nil
+				marked = false
 			}
 		}
 		s.mu.Lock()
 		for _, id := range sent {
+			if !marked {
+				delete(s.inflight, id)
+				continue
+			}
 			if row, ok := s.inflight[id]; ok {
 				s.r.m.Published.WithLabelValues(row.topic).Inc()
 				s.r.m.RelayLag.Observe(now.Sub(row.createdAt).Seconds())
