@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
 	"github.com/bookstore-platform/bookstore/internal/platform/events"
 	"github.com/bookstore-platform/bookstore/services/order"
 )
@@ -40,8 +42,8 @@ func TestPoisonMessagesAreDeadLettered(t *testing.T) {
 	bad, _ := (events.Envelope{ID: uuid.NewString(), Type: events.TypeOrderCreated, Data: []byte(`{"orderId": 42}`)}).Marshal()
 	publish(s.topics.Orders, bad)
 
-	// users: 4 consumers; orders: token + inventory, twice; payments: order,
-	// twice; inventory: order; books: order.
+	// users: 4 consumers (each service's revocations consumer); orders: token + inventory,
+	// twice; payments: order, twice; inventory: order; books: order.
 	want := map[string]float64{"user": 1, "token": 3, "inventory": 3, "order": 5}
 	total := 0
 	for svc, n := range want {
@@ -56,7 +58,12 @@ func TestPoisonMessagesAreDeadLettered(t *testing.T) {
 	}
 	per := map[string]int{}
 	for _, m := range dead {
-		per[header(m, events.HeaderDLQConsumer)]++
+		// The users topic has a consumer of its own in every service: "<service>.revocations".
+		consumer := header(m, events.HeaderDLQConsumer)
+		if fromUsers := header(m, events.HeaderDLQTopic) == s.topics.Users; fromUsers != strings.HasSuffix(consumer, eventbus.RevocationsSuffix) {
+			t.Errorf("dead letter of %s from consumer %q", header(m, events.HeaderDLQTopic), consumer)
+		}
+		per[strings.TrimSuffix(consumer, eventbus.RevocationsSuffix)]++
 		if header(m, events.HeaderDLQError) == "" || header(m, events.HeaderDLQTopic) == "" || header(m, "origin") != "test" {
 			t.Errorf("dead letter without error, source topic or original headers: %s %v", describe(m), m.Headers)
 		}

@@ -1,7 +1,8 @@
 // Package eventbus plugs the event platform into a service process (package
 // app): it ensures the service's topics, runs its outbox relay and its inbox
 // consumer as one app worker, consumes UserLoggedOut into the Redis
-// revocation store in every service, and adds a Kafka readiness check.
+// revocation store in every service (a consumer and group of its own, apart
+// from the saga's), and adds a Kafka readiness check.
 package eventbus
 
 import (
@@ -46,8 +47,10 @@ func (c Config) TopicsOf() events.Topics {
 
 // Spec is what a service declares: its name (the inbox consumer and the
 // consumer group), the topics it produces to and consumes, and its
-// handlers. Every service that consumes the users topic also gets the
-// UserLoggedOut handler.
+// handlers. A service that consumes the users topic gets a second consumer
+// for it, "<service>.revocations" (its own group and inbox name), applying
+// UserLoggedOut to its Redis: so a Redis outage stalls only revocations,
+// never the saga.
 type Spec struct {
 	Service  string
 	Produces []string
@@ -94,34 +97,48 @@ func Builder(spec Spec, c Config) app.Builder {
 		if err != nil {
 			return app.Service{}, err
 		}
-		handlers := make(map[string]events.Handler, len(spec.Handlers)+1)
-		for t, h := range spec.Handlers {
-			handlers[t] = h
-		}
+		// The saga's topics and the users topic have consumers of their own: a
+		// Redis outage holds the revocations (retried until Redis is back),
+		// never OrderCreated/OrderFailed (issue 13).
+		var sagaTopics []string
+		revocations := false
 		for _, t := range spec.Consumes {
 			if t == topics.Users {
-				handlers[events.TypeUserLoggedOut] = RevokeOnLogout(d.Revocations)
+				revocations = true
+			} else {
+				sagaTopics = append(sagaTopics, t)
 			}
 		}
 		concurrency := spec.Concurrency
 		if c.Concurrency > 0 {
 			concurrency = c.Concurrency
 		}
-		var consumer *events.Consumer
-		if len(spec.Consumes) > 0 {
-			consumer, err = events.NewConsumer(d.Config.Kafka, d.Pool, prod, log, m, events.ConsumerOptions{
-				Name:            spec.Service,
-				GroupID:         topics.Prefix + spec.Service,
-				Topics:          spec.Consumes,
+		var consumers []*events.Consumer
+		newConsumer := func(name, group string, topics []string, handlers map[string]events.Handler, conc int) error {
+			cons, err := events.NewConsumer(d.Config.Kafka, d.Pool, prod, log, m, events.ConsumerOptions{
+				Name:            name,
+				GroupID:         group,
+				Topics:          topics,
 				Handlers:        handlers,
-				DeadLetterTopic: topics.DeadLetters,
-				Concurrency:     concurrency,
+				DeadLetterTopic: c.TopicsOf().DeadLetters,
+				Concurrency:     conc,
 				AfterCommit:     c.AfterCommit,
 			})
-			if err != nil {
-				prod.Close(0)
-				return app.Service{}, err
+			if err == nil {
+				consumers = append(consumers, cons)
 			}
+			return err
+		}
+		if len(sagaTopics) > 0 {
+			err = newConsumer(spec.Service, topics.Prefix+spec.Service, sagaTopics, spec.Handlers, concurrency)
+		}
+		if err == nil && revocations {
+			err = newConsumer(spec.Service+RevocationsSuffix, topics.Prefix+spec.Service+RevocationsSuffix, []string{topics.Users},
+				map[string]events.Handler{events.TypeUserLoggedOut: RevokeOnLogout(d.Revocations)}, 1)
+		}
+		if err != nil {
+			prod.Close(0)
+			return app.Service{}, err
 		}
 		relay := events.NewRelay(d.Pool, prod, log, m, c.Relay)
 		ensure := append(append([]string{topics.DeadLetters}, spec.Produces...), spec.Consumes...)
@@ -149,13 +166,13 @@ func Builder(spec Spec, c Config) app.Builder {
 			ctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			var wg sync.WaitGroup
-			errs := make(chan error, 2)
+			errs := make(chan error, 1+len(consumers))
 			wg.Go(func() { errs <- relay.Run(ctx) })
-			if consumer != nil {
+			for _, consumer := range consumers {
 				wg.Go(func() {
 					err := consumer.Run(ctx)
 					if err != nil {
-						cancel() // the consumer died: take the relay down with it, like a process crash
+						cancel() // a consumer died: take the others down with it, like a process crash
 					}
 					errs <- err
 				})
@@ -185,6 +202,10 @@ func Builder(spec Spec, c Config) app.Builder {
 		}, nil
 	}
 }
+
+// RevocationsSuffix names the users-topic consumer of a service (and its
+// consumer group): "<service>.revocations".
+const RevocationsSuffix = ".revocations"
 
 // Revoker records a revoked token id until its expiry.
 type Revoker interface {
