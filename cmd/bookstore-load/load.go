@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +11,9 @@ import (
 	"os"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/bookstore-platform/bookstore/internal/loadgen"
 )
 
 type options struct {
@@ -36,127 +35,8 @@ type options struct {
 	PgbenchDSN     string
 	PgbenchClients int
 	PgbenchScale   int
-}
-
-// api is a small JSON client of the public API.
-type api struct {
-	base string
-	http *http.Client
-}
-
-type apiError struct {
-	Status int
-	Body   string
-}
-
-func (e *apiError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Status, e.Body) }
-
-func (a *api) do(ctx context.Context, method, path, token string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("encode %s %s: %w", method, path, err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, body)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("%s %s: read: %w", method, path, err)
-	}
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %w", method, path, &apiError{Status: resp.StatusCode, Body: string(b)})
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("%s %s: decode: %w", method, path, err)
-		}
-	}
-	return nil
-}
-
-func (a *api) login(ctx context.Context, email, password string) (string, error) {
-	var out struct {
-		Token string `json:"token"`
-	}
-	err := a.do(ctx, http.MethodPost, "/api/users/login", "", map[string]string{"email": email, "password": password}, &out)
-	return out.Token, err
-}
-
-type user struct{ token string }
-
-// fixture is what the setup created.
-type fixture struct {
-	books []string
-	users []user
-}
-
-func setup(ctx context.Context, a *api, o options, log *slog.Logger) (*fixture, error) {
-	admin, err := a.login(ctx, o.AdminEmail, o.AdminPassword)
-	if err != nil {
-		return nil, fmt.Errorf("admin login (set -admin-email/-admin-password): %w", err)
-	}
-	f := &fixture{}
-	for i := range o.Books {
-		var out struct {
-			BookID string `json:"bookId"`
-		}
-		if err := a.do(ctx, http.MethodPost, "/api/books", admin, map[string]any{
-			"title": fmt.Sprintf("Load test book %d", i), "author": "bookstore-load", "price": 1, "amount": 1_000_000_000,
-		}, &out); err != nil {
-			return nil, fmt.Errorf("create book: %w", err)
-		}
-		f.books = append(f.books, out.BookID)
-	}
-	run := time.Now().UnixNano()
-	f.users = make([]user, o.Users)
-	errs := make(chan error, o.Users)
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	for i := range o.Users {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			email := fmt.Sprintf("load-%d-%d@bench.local", run, i)
-			const password = "load-password"
-			if err := a.do(ctx, http.MethodPost, "/api/users/register", "", map[string]string{"email": email, "password": password}, nil); err != nil {
-				errs <- fmt.Errorf("register: %w", err)
-				return
-			}
-			tok, err := a.login(ctx, email, password)
-			if err != nil {
-				errs <- fmt.Errorf("login: %w", err)
-				return
-			}
-			if err := a.do(ctx, http.MethodPost, "/api/tokens/add", tok, map[string]int64{"amount": 1_000_000_000}, nil); err != nil {
-				errs <- fmt.Errorf("top up: %w", err)
-				return
-			}
-			f.users[i] = user{token: tok}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
-		return nil, err
-	}
-	log.Info("setup done", "books", len(f.books), "users", len(f.users))
-	return f, nil
+	Soak           time.Duration // > 0: the soak run (see soak)
+	Metrics        []string      // label=base URL of a service (its /metrics), for the soak
 }
 
 // result of one order.
@@ -177,17 +57,17 @@ type orderView struct {
 // placeAndWait places one order and reads it until it is final: with
 // o.Wait > 0 by long polls (GET /api/orders/{id}?wait=, answered when the
 // order is decided), else by polling with a doubling delay.
-func placeAndWait(ctx context.Context, a *api, f *fixture, o options) result {
-	u := f.users[rand.IntN(len(f.users))]
+func placeAndWait(ctx context.Context, a *loadgen.Client, f *loadgen.Fixture, o options) result {
+	u := f.Users[rand.IntN(len(f.Users))]
 	ids := make([]string, o.BooksPerOrder)
 	for i := range ids {
-		ids[i] = f.books[rand.IntN(len(f.books))]
+		ids[i] = f.Books[rand.IntN(len(f.Books))]
 	}
 	start := time.Now()
 	var placed struct {
 		OrderID string `json:"orderId"`
 	}
-	if err := a.do(ctx, http.MethodPost, "/api/orders", u.token, map[string]any{"bookIds": ids}, &placed); err != nil {
+	if err := a.Do(ctx, http.MethodPost, "/api/orders", u.Token, map[string]any{"bookIds": ids}, &placed); err != nil {
 		return result{err: err, reqs: 1}
 	}
 	path := "/api/orders/" + placed.OrderID
@@ -207,7 +87,7 @@ func placeAndWait(ctx context.Context, a *api, f *fixture, o options) result {
 		}
 		var v orderView
 		reqs++
-		if err := a.do(ctx, http.MethodGet, path, u.token, nil, &v); err != nil {
+		if err := a.Do(ctx, http.MethodGet, path, u.Token, nil, &v); err != nil {
 			return result{err: err, reqs: reqs}
 		}
 		if v.Status != "Pending" {
@@ -236,7 +116,7 @@ func (p *phase) completedPerSec() float64 { return float64(p.completed) / p.elap
 
 // runPhase places orders for d, flat out (rate 0) with conc closed loops or
 // open loop at rate, and waits for every placed order to be final.
-func runPhase(ctx context.Context, a *api, f *fixture, o options, name string, rate float64, d time.Duration) *phase {
+func runPhase(ctx context.Context, a *loadgen.Client, f *loadgen.Fixture, o options, name string, rate float64, d time.Duration) *phase {
 	p := &phase{name: name, rate: rate}
 	var mu sync.Mutex
 	record := func(r result) {
@@ -257,31 +137,9 @@ func runPhase(ctx context.Context, a *api, f *fixture, o options, name string, r
 			})
 		}
 	} else {
-		interval := time.Duration(float64(time.Second) / rate)
-		inflight := make(chan struct{}, 8*o.Concurrency)
-		var dropped atomic.Int64
-		next := time.Now()
-	loop:
-		for {
-			next = next.Add(interval)
-			select {
-			case <-pctx.Done():
-				break loop
-			case <-time.After(time.Until(next)):
-			}
-			select {
-			case inflight <- struct{}{}:
-			default:
-				dropped.Add(1) // the system is saturated: do not queue in the generator
-				continue
-			}
-			wg.Go(func() {
-				defer func() { <-inflight }()
-				record(placeAndWait(ctx, a, f, o))
-			})
-		}
-		if n := dropped.Load(); n > 0 {
-			record(result{err: fmt.Errorf("%d orders not placed: %d in flight", n, cap(inflight))})
+		if n := loadgen.Paced(pctx, rate, 8*o.Concurrency, func() { record(placeAndWait(ctx, a, f, o)) }); n > 0 {
+			// the system is saturated: the generator does not queue
+			record(result{err: fmt.Errorf("%d orders not placed: %d in flight", n, 8*o.Concurrency)})
 		}
 	}
 	wg.Wait()
@@ -348,17 +206,19 @@ func run(ctx context.Context, o options, log *slog.Logger, out io.Writer) error 
 	if o.Users <= 0 || o.Books <= 0 || o.BooksPerOrder <= 0 || o.Concurrency <= 0 || o.Duration <= 0 {
 		return errors.New("-users, -books, -books-per-order, -concurrency and -duration must be positive")
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = 16 * o.Concurrency
-	tr.MaxIdleConnsPerHost = 16 * o.Concurrency
-	a := &api{base: o.URL, http: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
-	f, err := setup(ctx, a, o, log)
+	a := loadgen.NewClient(o.URL, 16*o.Concurrency)
+	f, err := loadgen.Setup(ctx, a, loadgen.FixtureOptions{
+		AdminEmail: o.AdminEmail, AdminPassword: o.AdminPassword, Users: o.Users, Books: o.Books,
+	}, log)
 	if err != nil {
 		return err
 	}
 	if o.Warmup > 0 {
 		log.Info("warming up", "for", o.Warmup)
 		runPhase(ctx, a, f, o, "warm-up", 0, o.Warmup)
+	}
+	if o.Soak > 0 {
+		return soak(ctx, a, f, o, log, out)
 	}
 	groups := append([]procGroup{{Label: "load", PID: os.Getpid()}}, o.CPUPids...)
 	// The first phase is measured for CPU and PostgreSQL work per order:

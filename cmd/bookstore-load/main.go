@@ -11,7 +11,10 @@
 // PostgreSQL for the same duration: the commit-rate ceiling the saga is
 // compared with. It also reports, for the first phase, the CPU per completed
 // order of the process trees given with -cpu-pids (from /proc) and the
-// PostgreSQL commits and statements per completed order.
+// PostgreSQL commits and statements per completed order. With -soak it runs
+// at half the measured maximum for that long instead (make soak) and reports
+// per minute orders, errors and p99, and per service (-metrics) RSS and
+// goroutines at start and end.
 //
 //	go run ./cmd/bookstore-load -auto -duration 20s \
 //	    -pgbench-dsn 'postgres://postgres@127.0.0.1:54432/postgres?sslmode=disable'
@@ -24,6 +27,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -48,7 +52,12 @@ func main() {
 	flag.StringVar(&o.PgbenchDSN, "pgbench-dsn", "", "PostgreSQL DSN (admin) for the pgbench ceiling; empty skips pgbench")
 	flag.IntVar(&o.PgbenchClients, "pgbench-clients", 16, "pgbench -c")
 	flag.IntVar(&o.PgbenchScale, "pgbench-scale", 10, "pgbench -i -s")
+	flag.DurationVar(&o.Soak, "soak", 0, "soak: after measuring the maximum (-duration), run at half of it for this long and report per minute")
+	metrics := flag.String("metrics", "", "label=URL,... services whose /metrics (RSS, goroutines) the soak samples at start and end")
 	flag.Parse()
+	if *metrics != "" {
+		o.Metrics = strings.Split(*metrics, ",")
+	}
 	var err error
 	if o.CPUPids, err = parseProcs(*cpuPids); err != nil {
 		fmt.Fprintf(os.Stderr, "bookstore-load: %v\n", err)
