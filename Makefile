@@ -2,7 +2,7 @@
 SHELL := /usr/bin/env bash
 .DEFAULT_GOAL := help
 
-.PHONY: help dev test bench vet lint fmt build generate verify-generated tools servers-start servers-stop images kind-up kind-down cluster-up cluster-down e2e clean
+.PHONY: help dev test faults soak bench vet lint fmt build generate verify-generated tools servers-start servers-stop images kind-up kind-down cluster-up cluster-down e2e clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -12,6 +12,12 @@ dev: ## run the whole system as local processes on http://127.0.0.1:8080 (Ctrl-C
 
 test: ## install and start real servers, go vet, golangci-lint, go test ./... (unit, integration, envtest)
 	bash hack/test.sh
+
+faults: ## the real-process fault harness: services killed/terminated/restarted, PostgreSQL/Redis/Kafka crashed, under load (~5 min)
+	bash hack/faults.sh
+
+soak: ## half the measured maximum for 10 min against `make dev`: per-minute p99, RSS and goroutines (not in CI)
+	bash hack/soak.sh
 
 bench: ## load-test the `make dev` stack (start `make dev` first in another terminal)
 	bash hack/bench.sh

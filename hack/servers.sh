@@ -1,21 +1,28 @@
 #!/usr/bin/env bash
 # Starts and stops real PostgreSQL, Redis and Kafka (KRaft) as local processes on 127.0.0.1.
 #
-#   hack/servers.sh start|stop|status [test|dev]
+#   hack/servers.sh start|stop|status [test|dev|faults]
+#   hack/servers.sh kill|revive postgres|redis|kafka [test|dev|faults]
 #
 # Profile "test" (default) uses ports 55432/56379/59092 and writes .cache/testservers.env;
-# profile "dev" uses 54432/54379/54092 and writes .cache/devservers.env. Data lives in a
+# profile "dev" uses 54432/54379/54092 and writes .cache/devservers.env; profile "faults"
+# (make faults) uses 53432/53379/53092 and writes .cache/faultsservers.env. Data lives in a
 # temporary directory that `stop` removes; no process is left behind.
+# `kill` crashes one running server (SIGKILL; PostgreSQL: `pg_ctl -m immediate`) and `revive`
+# starts it again on the same data (the fault harness, faults/, injects faults this way).
 # BOOKSTORE_PORT_OFFSET (default 0) shifts every port, e.g. to run two checkouts side by side.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 cmd=${1:-status}
 profile=${2:-test}
+server=""
+if [ "$cmd" = kill ] || [ "$cmd" = revive ]; then server=${2:-}; profile=${3:-test}; fi
 case "$profile" in
   test) PG_PORT=55432 REDIS_PORT=56379 KAFKA_PORT=59092 KAFKA_CTRL_PORT=59093 ;;
   dev)  PG_PORT=54432 REDIS_PORT=54379 KAFKA_PORT=54092 KAFKA_CTRL_PORT=54093 ;;
-  *) die "unknown profile '$profile' (test or dev)" ;;
+  faults) PG_PORT=53432 REDIS_PORT=53379 KAFKA_PORT=53092 KAFKA_CTRL_PORT=53093 ;;
+  *) die "unknown profile '$profile' (test, dev or faults)" ;;
 esac
 off=${BOOKSTORE_PORT_OFFSET:-0}
 [[ "$off" =~ ^[0-9]+$ ]] || die "BOOKSTORE_PORT_OFFSET must be a number, not '$off'"
@@ -32,20 +39,45 @@ start_postgres() {
   [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
   as_postgres "$PG_BIN/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --no-instructions >"$DATA/initdb.log" 2>&1 \
     || die "initdb failed (see $DATA/initdb.log)"
-  local extra=()
-  # Tests throw their data away: durability settings off make them faster.
+  revive_postgres
+}
+
+# revive_postgres starts PostgreSQL on its existing data directory (after a crash: WAL replay).
+revive_postgres() {
+  local dir="$DATA/postgres" extra=()
+  # Tests throw their data away: durability settings off make them faster. The fault
+  # harness keeps them on (a crash must lose nothing committed).
   # `make dev` keeps them on and loads pg_stat_statements, which `make bench` reads (statements per order).
-  if [ "$profile" = test ]; then
-    extra=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off)
-  else
-    extra=(-c shared_preload_libraries=pg_stat_statements)
-  fi
-  as_postgres "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 30 start -o \
+  case "$profile" in
+    test) extra=(-c fsync=off -c synchronous_commit=off -c full_page_writes=off) ;;
+    dev) extra=(-c shared_preload_libraries=pg_stat_statements) ;;
+  esac
+  as_postgres "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start -o \
     "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $dir -c max_connections=400 -c shared_buffers=256MB ${extra[*]}" >/dev/null \
     || die "PostgreSQL did not start (see $dir/server.log)"
 }
 
-start_redis() {
+# kill_postgres: an immediate shutdown (every backend dies at once, no checkpoint: like a crash).
+kill_postgres() {
+  as_postgres "$PG_BIN/pg_ctl" -D "$DATA/postgres" -m immediate -w -t 30 stop >/dev/null || die "pg_ctl -m immediate stop failed"
+}
+
+start_redis() { revive_redis; }
+
+kill_redis() { kill_pidfile "$STATE/redis.pid"; }
+kill_kafka() { kill_pidfile "$STATE/kafka.pid"; }
+
+# kill_pidfile FILE: SIGKILL the process and wait until it is gone.
+kill_pidfile() {
+  pid_alive "$1" || die "no live process in $1"
+  local pid; pid=$(cat "$1")
+  kill -9 "$pid"
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  die "process $pid survived SIGKILL"
+}
+
+# revive_redis starts Redis on its data directory: it loads the append-only file.
+revive_redis() {
   # AOF (fsync every second): revoked token ids survive a Redis crash or restart; every
   # deployment path runs Redis this way (docker-compose.yml, the operator's managed Redis).
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec \
@@ -91,12 +123,20 @@ PROPS
     "-Dlog4j2.configurationFile=$DATA/log4j2.properties" -cp "$KAFKA_HOME/libs/*")
   "${java[@]}" kafka.tools.StorageTool format -t "bookstore-$profile-cluster0" -c "$DATA/kafka.properties" >"$DATA/kafka-format.log" 2>&1 \
     || die "formatting Kafka storage failed (see $DATA/kafka-format.log)"
-  nohup "${java[@]}" kafka.Kafka "$DATA/kafka.properties" >"$DATA/kafka.out" 2>&1 &
+  revive_kafka
+}
+
+# revive_kafka starts the broker on its existing log dirs and waits until it has started.
+revive_kafka() {
+  local java=(java -Xms256m -Xmx768m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
+    "-Dlog4j2.configurationFile=$DATA/log4j2.properties" -cp "$KAFKA_HOME/libs/*")
+  local started; started=$(grep -c "Kafka Server started" "$DATA/kafka.log" 2>/dev/null || true)
+  nohup "${java[@]}" kafka.Kafka "$DATA/kafka.properties" >>"$DATA/kafka.out" 2>&1 &
   echo $! >"$STATE/kafka.pid"
   wait_port 127.0.0.1 "$KAFKA_PORT" 60 || die "Kafka is not listening on $KAFKA_PORT (see $DATA/kafka.log)"
   # The port opens before the broker has registered with the controller; wait for that line.
   local deadline=$((SECONDS + 60))
-  until grep -q "Kafka Server started\|\[KafkaRaftServer nodeId=1\] Kafka Server started" "$DATA/kafka.log" 2>/dev/null; do
+  until [ "$(grep -c "Kafka Server started" "$DATA/kafka.log" 2>/dev/null || true)" -gt "${started:-0}" ]; do
     [ $SECONDS -ge $deadline ] && die "Kafka did not finish starting (see $DATA/kafka.log)"
     pid_alive "$STATE/kafka.pid" || die "Kafka exited (see $DATA/kafka.out and $DATA/kafka.log)"
     sleep 0.2
@@ -162,6 +202,10 @@ do_stop() {
 
 case "$cmd" in
   start) do_start ;;
+  kill|revive)
+    [ -f "$STATE/datadir" ] || die "$profile servers are not running"
+    DATA=$(cat "$STATE/datadir")
+    case "$server" in postgres|redis|kafka) "${cmd}_$server" ;; *) die "usage: hack/servers.sh $cmd postgres|redis|kafka [profile]" ;; esac ;;
   stop) do_stop ;;
   status)
     if [ -f "$STATE/datadir" ] && pid_alive "$STATE/kafka.pid"; then cat "$ENV_FILE"; else log "$profile servers are not running"; exit 1; fi ;;
