@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -47,7 +48,8 @@ func (o *FixtureOptions) defaults() {
 // tops up the users (8 at a time).
 func Setup(ctx context.Context, c *Client, o FixtureOptions, log *slog.Logger) (*Fixture, error) {
 	o.defaults()
-	admin, err := c.Login(ctx, o.AdminEmail, o.AdminPassword)
+	var admin string
+	err := retry503(ctx, func() (err error) { admin, err = c.Login(ctx, o.AdminEmail, o.AdminPassword); return err })
 	if err != nil {
 		return nil, fmt.Errorf("admin login (set -admin-email/-admin-password): %w", err)
 	}
@@ -56,9 +58,11 @@ func Setup(ctx context.Context, c *Client, o FixtureOptions, log *slog.Logger) (
 		var out struct {
 			BookID string `json:"bookId"`
 		}
-		if err := c.Do(ctx, http.MethodPost, "/api/books", admin, map[string]any{
-			"title": fmt.Sprintf("Load test book %d", i), "author": "bookstore-load", "price": o.Price, "amount": o.Stock,
-		}, &out); err != nil {
+		if err := retry503(ctx, func() error {
+			return c.Do(ctx, http.MethodPost, "/api/books", admin, map[string]any{
+				"title": fmt.Sprintf("Load test book %d", i), "author": "bookstore-load", "price": o.Price, "amount": o.Stock,
+			}, &out)
+		}); err != nil {
 			return nil, fmt.Errorf("create book: %w", err)
 		}
 		f.Books = append(f.Books, out.BookID)
@@ -74,16 +78,20 @@ func Setup(ctx context.Context, c *Client, o FixtureOptions, log *slog.Logger) (
 			defer func() { <-sem }()
 			email := fmt.Sprintf("load-%d-%d@bench.local", run, i)
 			const password = "load-password"
-			if err := c.Do(ctx, http.MethodPost, "/api/users/register", "", map[string]string{"email": email, "password": password}, nil); err != nil {
+			if err := retry503(ctx, func() error {
+				return c.Do(ctx, http.MethodPost, "/api/users/register", "", map[string]string{"email": email, "password": password}, nil)
+			}); err != nil {
 				errs <- fmt.Errorf("register: %w", err)
 				return
 			}
-			tok, err := c.Login(ctx, email, password)
-			if err != nil {
+			var tok string
+			if err := retry503(ctx, func() (err error) { tok, err = c.Login(ctx, email, password); return err }); err != nil {
 				errs <- fmt.Errorf("login: %w", err)
 				return
 			}
-			if err := c.Do(ctx, http.MethodPost, "/api/tokens/add", tok, map[string]int64{"amount": o.TopUp}, nil); err != nil {
+			if err := retry503(ctx, func() error {
+				return c.Do(ctx, http.MethodPost, "/api/tokens/add", tok, map[string]int64{"amount": o.TopUp}, nil)
+			}); err != nil {
 				errs <- fmt.Errorf("top up: %w", err)
 				return
 			}
@@ -97,6 +105,25 @@ func Setup(ctx context.Context, c *Client, o FixtureOptions, log *slog.Logger) (
 	}
 	log.Info("setup done", "books", len(f.Books), "users", len(f.Users))
 	return f, nil
+}
+
+// retry503 runs f again after a 503 (the service asks to retry: e.g. the
+// user service's bound on concurrent password checks), for up to 30 s.
+// Only for idempotent setup steps or steps whose 503 applied nothing.
+func retry503(ctx context.Context, f func() error) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := f()
+		var ae *APIError
+		if err == nil || !errors.As(err, &ae) || ae.Status != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // Paced calls fn open loop at rate per second until ctx is done, with at most
