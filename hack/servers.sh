@@ -133,9 +133,10 @@ revive_kafka() {
   local started; started=$(grep -c "Kafka Server started" "$DATA/kafka.log" 2>/dev/null || true)
   nohup "${java[@]}" kafka.Kafka "$DATA/kafka.properties" >>"$DATA/kafka.out" 2>&1 &
   echo $! >"$STATE/kafka.pid"
-  wait_port 127.0.0.1 "$KAFKA_PORT" 60 || die "Kafka is not listening on $KAFKA_PORT (see $DATA/kafka.log)"
+  # Bounds of 180 s: on a loaded 2-core machine the JVM has taken more than 60 s to listen.
+  wait_port 127.0.0.1 "$KAFKA_PORT" 180 || die "Kafka is not listening on $KAFKA_PORT (see $DATA/kafka.log)"
   # The port opens before the broker has registered with the controller; wait for that line.
-  local deadline=$((SECONDS + 60))
+  local deadline=$((SECONDS + 180))
   until [ "$(grep -c "Kafka Server started" "$DATA/kafka.log" 2>/dev/null || true)" -gt "${started:-0}" ]; do
     [ $SECONDS -ge $deadline ] && die "Kafka did not finish starting (see $DATA/kafka.log)"
     pid_alive "$STATE/kafka.pid" || die "Kafka exited (see $DATA/kafka.out and $DATA/kafka.log)"
