@@ -104,7 +104,8 @@ func (h *harness) run(t *testing.T, sc scenario) {
 	healed := time.Now()
 	// The backlog: orders placed before the fault was healed, all final.
 	backlog := make(chan error, 1)
-	go func() { backlog <- h.s.waitFinalBefore(h.ctx, healed) }()
+	var finalAt time.Time // written before the send on backlog
+	go func() { err := h.s.waitFinalBefore(h.ctx, healed); finalAt = time.Now(); backlog <- err }()
 	time.Sleep(tail)
 	stop()
 	wg.Wait()
@@ -120,7 +121,7 @@ func (h *harness) run(t *testing.T, sc scenario) {
 	if err := <-backlog; err != nil {
 		bad = append(bad, err.Error())
 	}
-	finalAfter := time.Since(healed).Round(100 * time.Millisecond)
+	finalAfter := finalAt.Sub(healed).Round(100 * time.Millisecond)
 	if _, err := h.s.waitFinal(h.ctx); err != nil {
 		bad = append(bad, err.Error())
 	}
