@@ -110,9 +110,13 @@ export BOOKSTORE_SHUTDOWN_DELAY="${BOOKSTORE_SHUTDOWN_DELAY:-0s}"
 for s in "${SERVICES[@]}"; do
   extra=()
   [ "$s" = user ] && extra=(BOOKSTORE_JWT_PRIVATE_KEY_FILE="$DEV/jwt/private.pem")
+  # Each service is its own Kafka user (hack/servers.sh made the users and their ACLs); the
+  # password goes through the environment, never a command line.
+  pw_var="BOOKSTORE_TEST_KAFKA_${s^^}_PASSWORD"
   i=0
   for p in $(replica_ports "$s"); do
     name=$s; [ "$i" -gt 0 ] && name=$s-$i
+    BOOKSTORE_KAFKA_SASL_USERNAME="$s" BOOKSTORE_KAFKA_SASL_PASSWORD="${!pw_var}" \
     supervise "$name" env BOOKSTORE_HTTP_ADDR="127.0.0.1:$p" \
       BOOKSTORE_DATABASE_URL="postgres://postgres@127.0.0.1:$BOOKSTORE_PG_PORT/bookstore_$s?sslmode=disable" \
       "${extra[@]}" "$DEV/bin/$s"

@@ -11,6 +11,9 @@
 # `kill` crashes one running server (SIGKILL; PostgreSQL: `pg_ctl -m immediate`) and `revive`
 # starts it again on the same data (the fault harness, faults/, injects faults this way).
 # BOOKSTORE_PORT_OFFSET (default 0) shifts every port, e.g. to run two checkouts side by side.
+# Kafka authenticates every client (SASL/SCRAM-SHA-512, passwords generated at each start) and
+# authorizes it with the ACLs of internal/platform/kafkaacl: the env file holds the super user
+# (admin, for tests that make their own topics) and each service's own user.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -86,19 +89,42 @@ revive_redis() {
   wait_port 127.0.0.1 "$REDIS_PORT" 10 || die "Redis is not listening on $REDIS_PORT"
 }
 
+KAFKA_USERS=(user token inventory order)
+
+# gen_password: 24 random characters of [A-Za-z0-9] (no quoting needed anywhere).
+gen_password() { head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24; }
+
 start_kafka() {
   [ -f "$KAFKA_HOME/.complete" ] || die "Kafka $KAFKA_VERSION is not installed: run hack/install-servers.sh"
   local dir="$DATA/kafka"
   mkdir -p "$dir/logs"
-  cat >"$DATA/kafka.properties" <<PROPS
+  ADMIN_PW=$(gen_password) CTRL_PW=$(gen_password)
+  declare -gA KAFKA_PW=()
+  local scram=(--add-scram "SCRAM-SHA-512=[name=admin,password=$ADMIN_PW]")
+  for u in "${KAFKA_USERS[@]}"; do
+    KAFKA_PW[$u]=$(gen_password)
+    scram+=(--add-scram "SCRAM-SHA-512=[name=$u,password=${KAFKA_PW[$u]}]")
+  done
+  # Clients (and the broker itself) use SCRAM on BROKER; the controller listener, on loopback,
+  # uses PLAIN with a static user (SCRAM credentials live in the metadata the controller serves).
+  ( umask 077; cat >"$DATA/kafka.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CTRL_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CTRL_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=BROKER://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CTRL_PORT
+advertised.listeners=BROKER://127.0.0.1:$KAFKA_PORT
 controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=BROKER
+listener.security.protocol.map=BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.broker.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.broker.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$ADMIN_PW";
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$CTRL_PW" user_admin="$CTRL_PW";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:admin
 log.dirs=$dir/data
 auto.create.topics.enable=false
 num.partitions=1
@@ -110,6 +136,7 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 PROPS
+  )
   cat >"$DATA/log4j2.properties" <<PROPS
 rootLogger.level=INFO
 rootLogger.appenderRef.file.ref=file
@@ -121,7 +148,7 @@ appender.file.layout.pattern=[%d] %p %m (%c)%n
 PROPS
   local java=(java -Xms256m -Xmx768m -XX:+UseG1GC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true
     "-Dlog4j2.configurationFile=$DATA/log4j2.properties" -cp "$KAFKA_HOME/libs/*")
-  "${java[@]}" kafka.tools.StorageTool format -t "bookstore-$profile-cluster0" -c "$DATA/kafka.properties" >"$DATA/kafka-format.log" 2>&1 \
+  "${java[@]}" kafka.tools.StorageTool format -t "bookstore-$profile-cluster0" -c "$DATA/kafka.properties" "${scram[@]}" >"$DATA/kafka-format.log" 2>&1 \
     || die "formatting Kafka storage failed (see $DATA/kafka-format.log)"
   revive_kafka
 }
@@ -142,6 +169,12 @@ revive_kafka() {
     pid_alive "$STATE/kafka.pid" || die "Kafka exited (see $DATA/kafka.out and $DATA/kafka.log)"
     sleep 0.2
   done
+  # The services' ACLs (unprefixed topics: make dev, the e2e harness's services use prefixes
+  # and add their own through events.ApplyACLs).
+  local acls="$CACHE/bin/bookstore-kafka-acls"
+  (cd "$ROOT" && go build -o "$acls" ./cmd/bookstore-kafka-acls) || die "building cmd/bookstore-kafka-acls failed"
+  BOOKSTORE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" BOOKSTORE_KAFKA_SASL_USERNAME=admin BOOKSTORE_KAFKA_SASL_PASSWORD="$ADMIN_PW" \
+    "$acls" >"$DATA/kafka-acls.log" 2>&1 || die "creating the Kafka ACLs failed (see $DATA/kafka-acls.log)"
 }
 
 do_start() {
@@ -168,15 +201,20 @@ do_start() {
   start_kafka
   local kube_assets=""
   [ -x "$KUBE_ASSETS/kube-apiserver" ] && kube_assets="$KUBE_ASSETS"
-  cat >"$ENV_FILE" <<ENV
+  local kafka_users=""
+  for u in "${KAFKA_USERS[@]}"; do kafka_users+="export BOOKSTORE_TEST_KAFKA_${u^^}_PASSWORD=${KAFKA_PW[$u]}"$'\n'; done
+  ( umask 077; cat >"$ENV_FILE" <<ENV
 export BOOKSTORE_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable
 export BOOKSTORE_TEST_REDIS_ADDR=127.0.0.1:$REDIS_PORT
 export BOOKSTORE_TEST_KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
-export BOOKSTORE_PG_PORT=$PG_PORT
+export BOOKSTORE_TEST_KAFKA_SASL_USERNAME=admin
+export BOOKSTORE_TEST_KAFKA_SASL_PASSWORD=$ADMIN_PW
+${kafka_users}export BOOKSTORE_PG_PORT=$PG_PORT
 export BOOKSTORE_REDIS_PORT=$REDIS_PORT
 export BOOKSTORE_KAFKA_PORT=$KAFKA_PORT
 ${kube_assets:+export KUBEBUILDER_ASSETS=$kube_assets}
 ENV
+  )
   log "$profile servers up in $((SECONDS - t0))s: postgres 127.0.0.1:$PG_PORT, redis 127.0.0.1:$REDIS_PORT, kafka 127.0.0.1:$KAFKA_PORT (env: $ENV_FILE)"
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,10 +87,20 @@ func TestRedis(t *testing.T) {
 func TestKafka(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	brokers := testenv.Kafka(t)
+	// hack/servers.sh runs Kafka with SASL/SCRAM: the super user's settings.
+	k := testenv.KafkaConfig(t, 1)
+	brokers := strings.Join(k.Brokers, ",")
+	conf := func(m kafka.ConfigMap) *kafka.ConfigMap {
+		m["bootstrap.servers"] = brokers
+		if k.SASLUsername != "" {
+			m["security.protocol"], m["sasl.mechanisms"] = k.SecurityProtocol, k.SASLMechanism
+			m["sasl.username"], m["sasl.password"] = k.SASLUsername, k.SASLPassword
+		}
+		return &m
+	}
 	topic, group := testenv.Name(t, "topic"), testenv.Name(t, "group")
 
-	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": brokers})
+	admin, err := kafka.NewAdminClient(conf(kafka.ConfigMap{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +110,7 @@ func TestKafka(t *testing.T) {
 		t.Fatalf("create topic: %v %v", err, res)
 	}
 
-	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": brokers, "enable.idempotence": true, "acks": "all"})
+	p, err := kafka.NewProducer(conf(kafka.ConfigMap{"enable.idempotence": true, "acks": "all"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,10 +134,10 @@ func TestKafka(t *testing.T) {
 
 	newConsumer := func() *kafka.Consumer {
 		t.Helper()
-		c, err := kafka.NewConsumer(&kafka.ConfigMap{
-			"bootstrap.servers": brokers, "group.id": group,
+		c, err := kafka.NewConsumer(conf(kafka.ConfigMap{
+			"group.id":          group,
 			"auto.offset.reset": "earliest", "enable.auto.commit": false,
-		})
+		}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -82,16 +82,30 @@ func newSystem(t *testing.T, opts ...option) *system {
 		t:      t,
 		env:    apptest.NewEnv(t),
 		topics: events.TopicsWithPrefix(testenv.Name(t, "e2e") + "."),
-		kafka:  config.Kafka{Brokers: []string{testenv.Kafka(t)}, TopicPartitions: 3, TopicReplication: 1},
+		kafka:  testenv.KafkaConfig(t, 3),
 		cfg:    map[string]config.Config{},
 		addr:   map[string]string{},
 		ln:     map[string]net.Listener{},
 		procs:  map[string]*proc{},
 		pools:  map[string]*pgxpool.Pool{},
 	}
+	// Each service talks to Kafka as its own user, bound by the production
+	// ACLs (kafkaacl.Table) for this run's prefixed topics; the test itself
+	// is the super user. Without authentication (the Docker fallback) all
+	// use the same anonymous settings.
+	if s.kafka.SASLUsername != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := events.ApplyACLs(ctx, s.kafka, s.topics.Prefix); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, name := range services {
 		c := s.env.Config(t, name)
 		c.Kafka = s.kafka
+		if s.kafka.SASLUsername != "" {
+			c.Kafka = testenv.KafkaServiceConfig(t, name, 3)
+		}
 		if name == "user" {
 			c.AdminEmail, c.AdminPassword = adminEmail, adminPassword
 		}

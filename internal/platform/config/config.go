@@ -5,6 +5,7 @@
 package config
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -20,7 +21,10 @@ import (
 	"github.com/bookstore-platform/bookstore/internal/platform/auth"
 )
 
-// Kafka holds the optional Kafka connection settings.
+// Kafka holds the Kafka connection settings. With a SASL user the protocol
+// defaults to SASL_PLAINTEXT and the mechanism to SCRAM-SHA-512 (every
+// Bookstore deployment authenticates each service with its own user,
+// docs/security.md).
 type Kafka struct {
 	Brokers          []string
 	SecurityProtocol string
@@ -151,6 +155,13 @@ func Load(service string, getenv func(string) string) (Config, error) {
 			bad("BOOKSTORE_KAFKA_BROKERS", err)
 		}
 		c.Kafka.Brokers = append(c.Kafka.Brokers, b)
+	}
+	if k := &c.Kafka; k.SASLUsername != "" {
+		if k.SASLPassword == "" {
+			bad("BOOKSTORE_KAFKA_SASL_PASSWORD", errors.New("empty while BOOKSTORE_KAFKA_SASL_USERNAME is set"))
+		}
+		k.SecurityProtocol = cmp.Or(k.SecurityProtocol, "SASL_PLAINTEXT")
+		k.SASLMechanism = cmp.Or(k.SASLMechanism, "SCRAM-SHA-512")
 	}
 	c.Limits = loadLimits(get, bad)
 	var err error
@@ -299,4 +310,14 @@ func positiveDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("must be positive, got %s", s)
 	}
 	return d, nil
+}
+
+// LogValue leaves the SASL password out of every log line.
+func (k Kafka) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Any("brokers", k.Brokers),
+		slog.String("security_protocol", k.SecurityProtocol),
+		slog.String("sasl_mechanism", k.SASLMechanism),
+		slog.String("sasl_username", k.SASLUsername),
+	)
 }

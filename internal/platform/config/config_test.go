@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -100,5 +101,32 @@ func TestKeysFromFileAndEnv(t *testing.T) {
 	tk, _ := config.Load("token", env(map[string]string{"BOOKSTORE_JWT_PUBLIC_KEY": string(pubPEM)}))
 	if err := tk.RequireServe(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestKafkaSASL(t *testing.T) {
+	c, err := config.Load("order", env(map[string]string{
+		"BOOKSTORE_KAFKA_SASL_USERNAME": "order",
+		"BOOKSTORE_KAFKA_SASL_PASSWORD": "s3cret-kafka-password",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Kafka.SecurityProtocol != "SASL_PLAINTEXT" || c.Kafka.SASLMechanism != "SCRAM-SHA-512" {
+		t.Fatalf("defaults with a SASL user: %q %q", c.Kafka.SecurityProtocol, c.Kafka.SASLMechanism)
+	}
+	var buf strings.Builder
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "kafka", c.Kafka)
+	if strings.Contains(buf.String(), "s3cret-kafka-password") || !strings.Contains(buf.String(), `"sasl_username":"order"`) {
+		t.Fatalf("log line: %s", buf.String())
+	}
+	if _, err := config.Load("order", env(map[string]string{"BOOKSTORE_KAFKA_SASL_USERNAME": "order"})); err == nil ||
+		!strings.Contains(err.Error(), "BOOKSTORE_KAFKA_SASL_PASSWORD") {
+		t.Fatalf("a user without password: %v", err)
+	}
+	// Without a user nothing changes (PLAINTEXT; external Kafka may set SSL alone).
+	c, err = config.Load("order", env(map[string]string{"BOOKSTORE_KAFKA_SECURITY_PROTOCOL": "SSL"}))
+	if err != nil || c.Kafka.SecurityProtocol != "SSL" || c.Kafka.SASLMechanism != "" {
+		t.Fatalf("SSL only: %+v %v", c.Kafka, err)
 	}
 }

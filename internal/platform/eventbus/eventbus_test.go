@@ -89,8 +89,7 @@ func TestKafkaDownAtStart(t *testing.T) {
 func TestReadyOnceTopicsExist(t *testing.T) {
 	env := apptest.NewEnv(t)
 	cfg := env.Config(t, "token")
-	cfg.Kafka.Brokers = []string{testenv.Kafka(t)}
-	cfg.Kafka.TopicPartitions = 1
+	cfg.Kafka = testenv.KafkaConfig(t, 1)
 	topics := events.TopicsWithPrefix(testenv.Name(t, "bus") + ".")
 	spec := eventbus.Spec{Service: "probe", Produces: []string{topics.Payments}, Consumes: []string{topics.Users}}
 	srv := apptest.Start(t, cfg, eventbus.Builder(spec, eventbus.Config{Topics: &topics}))

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/bookstore-platform/bookstore/internal/platform/kafkaacl"
 )
 
 // Topics. Each topic is owned (created at start) by the service that
@@ -20,29 +22,29 @@ import (
 const (
 	// TopicUsers carries user events (UserLoggedOut), keyed by user id.
 	// Owner: user service.
-	TopicUsers = "bookstore.users"
+	TopicUsers = kafkaacl.TopicUsers
 	// TopicOrders carries OrderCreated and OrderFailed, keyed by order id,
 	// so that the saga's steps and their compensations stay ordered on one
 	// partition. Owner: order service.
-	TopicOrders = "bookstore.orders"
+	TopicOrders = kafkaacl.TopicOrders
 	// TopicOrdersCompleted carries OrderCompleted, keyed by order id: a
 	// topic of its own because no saga participant needs it (token and
 	// inventory would only fetch and skip it). Owner: order service.
-	TopicOrdersCompleted = "bookstore.orders.completed"
+	TopicOrdersCompleted = kafkaacl.TopicOrdersCompleted
 	// TopicPayments carries PaymentSucceeded, PaymentRejected and
 	// PaymentRefunded, keyed by order id. Owner: token service.
-	TopicPayments = "bookstore.payments"
+	TopicPayments = kafkaacl.TopicPayments
 	// TopicInventory carries StockReserved, StockRejected and StockReleased,
 	// keyed by order id. Owner: inventory service.
-	TopicInventory = "bookstore.inventory"
+	TopicInventory = kafkaacl.TopicInventory
 	// TopicBooks carries BookCreated, BookUpdated and BookDeleted, keyed
 	// by book id: the catalogue changes the order service projects into
 	// its own table of prices. Owner: inventory service.
-	TopicBooks = "bookstore.books"
+	TopicBooks = kafkaacl.TopicBooks
 	// TopicDeadLetters receives every event a consumer could not decode or
 	// failed permanently to handle, with the error in the headers. Every
-	// service ensures it exists.
-	TopicDeadLetters = "bookstore.dlq"
+	// service ensures it exists and may write it (kafkaacl.Table).
+	TopicDeadLetters = kafkaacl.TopicDeadLetters
 )
 
 // Event types (Envelope.Type).

@@ -40,7 +40,7 @@ func newDB(t *testing.T) *pgxpool.Pool {
 
 func kafkaConfig(t *testing.T, partitions int) config.Kafka {
 	t.Helper()
-	return config.Kafka{Brokers: []string{testenv.Kafka(t)}, TopicPartitions: partitions, TopicReplication: 1}
+	return testenv.KafkaConfig(t, partitions)
 }
 
 func newProducer(t *testing.T, k config.Kafka) *events.Producer {
