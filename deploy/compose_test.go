@@ -38,7 +38,7 @@ func TestComposeFile(t *testing.T) {
 	if err != nil {
 		t.Fatalf("docker compose would refuse docker-compose.yml: %v", err)
 	}
-	want := []string{"gateway", "jwt-keys", "kafka", "postgres", "redis"}
+	want := []string{"gateway", "jwt-keys", "kafka", "kafka-users", "postgres", "redis"}
 	for _, s := range services {
 		want = append(want, s, s+"-migrate")
 	}
@@ -55,8 +55,20 @@ func TestComposeFile(t *testing.T) {
 		if kafka.Image != "apache/kafka:"+pinned(t, "KAFKA_VERSION") {
 			t.Errorf("kafka image %q, want apache/kafka:%s", kafka.Image, pinned(t, "KAFKA_VERSION"))
 		}
-		if roles := kafka.Environment["KAFKA_PROCESS_ROLES"]; roles == nil || *roles != "broker,controller" {
-			t.Errorf("kafka is not a combined KRaft broker/controller: KAFKA_PROCESS_ROLES=%v", roles)
+		// The operator's start script (TestComposeKafkaFiles keeps the copy current) with an
+		// authenticating, authorizing configuration.
+		props, err := os.ReadFile(filepath.Join(root, "deploy", "compose", "kafka", "server.properties"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range []string{"process.roles=broker,controller", "listener.security.protocol.map=BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+			"allow.everyone.if.no.acl.found=false", "super.users=User:admin"} {
+			if !strings.Contains(string(props), line+"\n") {
+				t.Errorf("deploy/compose/kafka/server.properties lacks %s", line)
+			}
+		}
+		if !slices.Equal(kafka.Entrypoint, types.ShellCommand{"sh", "/etc/bookstore/kafka/start.sh"}) {
+			t.Errorf("kafka entrypoint %v, want the operator's start.sh", kafka.Entrypoint)
 		}
 		for name := range p.Services {
 			if strings.Contains(name, "zookeeper") {
@@ -111,6 +123,19 @@ func TestComposeFile(t *testing.T) {
 			if mig.DependsOn["postgres"].Condition != types.ServiceConditionHealthy {
 				t.Errorf("migration does not wait for a healthy postgres")
 			}
+			// Its own Kafka user, with only its own password mounted.
+			if u := svc.Environment["BOOKSTORE_KAFKA_SASL_USERNAME"]; u == nil || *u != s {
+				t.Errorf("Kafka user %v, want %s", deref(u), s)
+			}
+			own := false
+			for _, v := range svc.Volumes {
+				if v.Source == "kafka-users" {
+					own = v.Volume != nil && v.Volume.Subpath == s && v.ReadOnly && v.Target == "/etc/bookstore/kafka"
+				}
+			}
+			if !own || deref(svc.Environment["BOOKSTORE_KAFKA_SASL_PASSWORD_FILE"]) != "/etc/bookstore/kafka/password" {
+				t.Errorf("volumes %+v: want only kafka-users/%s mounted read-only as the password file", svc.Volumes, s)
+			}
 			for name := range svc.Environment {
 				if strings.HasPrefix(name, "BOOKSTORE_") && !contract[name] {
 					t.Errorf("env %s is not in the runtime contract of docs/architecture.md", name)
@@ -146,7 +171,7 @@ func TestComposeFile(t *testing.T) {
 
 	t.Run("every long-running service has a healthcheck", func(t *testing.T) {
 		for name, svc := range p.Services {
-			oneShot := name == "jwt-keys" || strings.HasSuffix(name, "-migrate")
+			oneShot := name == "jwt-keys" || name == "kafka-users" || strings.HasSuffix(name, "-migrate")
 			if !oneShot && (svc.HealthCheck == nil || svc.HealthCheck.Disable || len(svc.HealthCheck.Test) == 0) {
 				t.Errorf("%s has no healthcheck, so nothing can wait for it", name)
 			}

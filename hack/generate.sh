@@ -16,3 +16,5 @@ cd "$OUT"
 "$CONTROLLER_GEN" object:headerFile="$ROOT/hack/boilerplate.go.txt" paths=./operator/api/...
 "$CONTROLLER_GEN" crd paths=./operator/api/... output:crd:artifacts:config=manifests/crd
 "$CONTROLLER_GEN" rbac:roleName=bookstore-operator paths=./operator/internal/controller/... output:rbac:artifacts:config=manifests/rbac
+# docker-compose.yml's Kafka runs the operator's managed-Kafka start.sh and ACL list (copies).
+(cd "$ROOT" && BOOKSTORE_UPDATE_GENERATED="$OUT" go test -count=1 -run '^TestComposeKafkaFiles$' ./operator/internal/render >/dev/null)

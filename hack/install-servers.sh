@@ -10,10 +10,13 @@ apt_install "postgresql-$POSTGRES_MAJOR" redis-server
 need redis-server "Debian package redis-server"
 need java "a Java 17+ runtime for Kafka $KAFKA_VERSION"
 
-if [ ! -f "$KAFKA_HOME/.complete" ]; then
+# kafka-tools (AclCommand: the operator's start script runs kafka-acls.sh, tested against these
+# jars) came later: a cache without it is completed in place (a running broker keeps its jars).
+if [ ! -f "$KAFKA_HOME/.complete" ] || [ ! -f "$KAFKA_HOME/libs/kafka-tools-$KAFKA_VERSION.jar" ]; then
   need mvn "Apache Maven resolves the Kafka jars from Maven Central"
   log "resolving Apache Kafka $KAFKA_VERSION (Scala $KAFKA_SCALA) from Maven Central"
-  rm -rf "$KAFKA_HOME"; mkdir -p "$KAFKA_HOME/libs"
+  [ -f "$KAFKA_HOME/.complete" ] || rm -rf "$KAFKA_HOME"
+  mkdir -p "$KAFKA_HOME/libs"
   mvn -q -B -f "$ROOT/hack/kafka/pom.xml" dependency:copy-dependencies \
     -Dkafka.version="$KAFKA_VERSION" -Dscala.binary="$KAFKA_SCALA" \
     -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME/libs" >&2 \

@@ -121,7 +121,6 @@ func Load(service string, getenv func(string) string) (Config, error) {
 			SecurityProtocol: get("BOOKSTORE_KAFKA_SECURITY_PROTOCOL", ""),
 			SASLMechanism:    get("BOOKSTORE_KAFKA_SASL_MECHANISM", ""),
 			SASLUsername:     get("BOOKSTORE_KAFKA_SASL_USERNAME", ""),
-			SASLPassword:     getenv("BOOKSTORE_KAFKA_SASL_PASSWORD"),
 		},
 	}
 	var errs []error
@@ -155,6 +154,11 @@ func Load(service string, getenv func(string) string) (Config, error) {
 			bad("BOOKSTORE_KAFKA_BROKERS", err)
 		}
 		c.Kafka.Brokers = append(c.Kafka.Brokers, b)
+	}
+	if b, name, err := pemValue(getenv, "BOOKSTORE_KAFKA_SASL_PASSWORD"); err != nil {
+		bad(name, err)
+	} else if b != nil {
+		c.Kafka.SASLPassword = strings.TrimRight(string(b), "\r\n")
 	}
 	if k := &c.Kafka; k.SASLUsername != "" {
 		if k.SASLPassword == "" {

@@ -124,6 +124,15 @@ func TestKafkaSASL(t *testing.T) {
 		!strings.Contains(err.Error(), "BOOKSTORE_KAFKA_SASL_PASSWORD") {
 		t.Fatalf("a user without password: %v", err)
 	}
+	// The password from a file (a mounted Secret or compose volume).
+	f := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(f, []byte("from-a-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = config.Load("order", env(map[string]string{"BOOKSTORE_KAFKA_SASL_USERNAME": "order", "BOOKSTORE_KAFKA_SASL_PASSWORD_FILE": f}))
+	if err != nil || c.Kafka.SASLPassword != "from-a-file" {
+		t.Fatalf("password from a file: %q %v", c.Kafka.SASLPassword, err)
+	}
 	// Without a user nothing changes (PLAINTEXT; external Kafka may set SSL alone).
 	c, err = config.Load("order", env(map[string]string{"BOOKSTORE_KAFKA_SECURITY_PROTOCOL": "SSL"}))
 	if err != nil || c.Kafka.SecurityProtocol != "SSL" || c.Kafka.SASLMechanism != "" {

@@ -93,6 +93,11 @@ func TestServiceConfigContract(t *testing.T) {
 						if svc == "order" && !strings.HasPrefix(cfg.InventoryURL, "http://"+n.Service("inventory")+":") {
 							t.Errorf("%s: inventory URL %q", d.Name, cfg.InventoryURL)
 						}
+						// Its own Kafka user, with the password the managed broker's SCRAM user has.
+						if k := cfg.Kafka; k.SASLUsername != svc || k.SASLPassword != string(secrets[n.Credentials()][render.KafkaPasswordKey(svc)]) ||
+							k.SecurityProtocol != "SASL_PLAINTEXT" || k.SASLMechanism != "SCRAM-SHA-512" {
+							t.Errorf("%s: Kafka user %q (%s %s), want %s with its generated password", d.Name, k.SASLUsername, k.SecurityProtocol, k.SASLMechanism, svc)
+						}
 						if got, want := cfg.Kafka.TopicReplication, int(b.Spec.Kafka.ManagedSpec().Nodes()); got != want {
 							t.Errorf("%s: topic replication %d with %d Kafka nodes", d.Name, got, want)
 						}

@@ -19,7 +19,8 @@ import (
 )
 
 // GeneratedLabel marks the Secrets the operator generated once; they are never
-// updated, rotated or pruned by it.
+// rotated or pruned by it, and their values never change (a key a newer
+// operator needs, like the Kafka users' passwords, is added).
 const GeneratedLabel = "bookstore.dev/generated"
 
 func randomHex(n int) (string, error) {
@@ -58,6 +59,9 @@ func (r *BookstoreReconciler) ensureSecrets(ctx context.Context, b *v1alpha1.Boo
 			r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "SecretGenerated", "Generate", "generated Secret %s with %s", g.name, g.what)
 		}
 		if g.name == b.GeneratedCredentialsSecretName() {
+			if s, err = r.completeCredentials(ctx, b, s); err != nil {
+				return nil, err
+			}
 			creds = s
 		}
 	}
@@ -161,4 +165,32 @@ func (r *BookstoreReconciler) checkSecret(ctx context.Context, namespace, name s
 		}
 	}
 	return "", nil
+}
+
+// completeCredentials adds to an existing credentials Secret the keys of
+// render.CredentialKeys it lacks (a Bookstore created before its operator
+// knew them, e.g. the Kafka users); existing values stay as they are.
+func (r *BookstoreReconciler) completeCredentials(ctx context.Context, b *v1alpha1.Bookstore, s *corev1.Secret) (*corev1.Secret, error) {
+	fresh, err := genCredentials()
+	if err != nil {
+		return nil, err
+	}
+	var added []string
+	for _, k := range render.CredentialKeys() {
+		if _, ok := s.Data[k]; !ok {
+			if s.Data == nil {
+				s.Data = map[string][]byte{}
+			}
+			s.Data[k] = fresh[k]
+			added = append(added, k)
+		}
+	}
+	if len(added) == 0 {
+		return s, nil
+	}
+	if err := r.Client.Update(ctx, s, client.FieldOwner(FieldOwner)); err != nil {
+		return nil, fmt.Errorf("add %v to secret %s: %w", added, s.Name, err)
+	}
+	r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "SecretCompleted", "Generate", "added %d new keys to Secret %s", len(added), s.Name)
+	return s, nil
 }

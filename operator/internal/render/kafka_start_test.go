@@ -24,10 +24,14 @@ import (
 // with the rendered server.properties and the pod's environment, against the
 // Kafka jars `make test` fetched, laid out as the image contract says
 // (/opt/kafka/bin/kafka-storage.sh and kafka-server-start.sh, here thin
-// wrappers calling the same main classes as Kafka's own scripts). Only the
-// two listener ports are moved to free loopback ports. The node formats its
-// storage with the cluster id derived from the Bookstore, forms its KRaft
-// quorum and serves; a restart on the same volume keeps the formatted storage.
+// wrappers calling the same main classes as Kafka's own scripts), with the
+// passwords as the credentials Secret mounts them. Only the two listener
+// ports (and the advertised address) are moved to free loopback ports. The
+// node formats its storage with the cluster id derived from the Bookstore
+// and the SCRAM users, forms its KRaft quorum, serves, adds the ACLs and
+// turns ready: the token service's user then writes its payments topic but
+// not the orders topic, and a client without credentials nothing; a restart
+// on the same volume keeps the formatted storage.
 func TestKafkaStartScript(t *testing.T) {
 	libs := filepath.Join(testenv.RepoRoot(t), ".cache", "kafka", pinnedKafka(t), "libs")
 	if _, err := os.Stat(libs); err != nil {
@@ -52,14 +56,16 @@ func TestKafkaStartScript(t *testing.T) {
 	dir := t.TempDir()
 	broker, controller := freePort(t), freePort(t)
 	props := strings.NewReplacer(
-		"listeners=PLAINTEXT://:9092,CONTROLLER://:9093", fmt.Sprintf("listeners=PLAINTEXT://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d", broker, controller),
+		"listeners=BROKER://:9092,CONTROLLER://:9093", fmt.Sprintf("listeners=BROKER://127.0.0.1:%d,CONTROLLER://127.0.0.1:%d", broker, controller),
 		"demo-kafka-0.demo-kafka-headless.ns.svc:9093", fmt.Sprintf("127.0.0.1:%d", controller),
 	).Replace(cm.Data["server.properties"])
 	home := filepath.Join(dir, "opt-kafka")
 	for name, content := range map[string]string{
 		"config/server.properties":       props,
 		"config/start.sh":                cm.Data["start.sh"],
+		"config/acls":                    cm.Data["acls"],
 		"opt-kafka/bin/kafka-storage.sh": "#!/bin/sh\nexec java -cp '" + libs + "/*' kafka.tools.StorageTool \"$@\"\n",
+		"opt-kafka/bin/kafka-acls.sh":    "#!/bin/sh\nexec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp '" + libs + "/*' org.apache.kafka.tools.AclCommand \"$@\"\n",
 		// like Kafka's script: $KAFKA_HEAP_OPTS, and log4j2 from the installation's config/ to the console
 		"opt-kafka/bin/kafka-server-start.sh": "#!/bin/sh\nexec java $KAFKA_HEAP_OPTS -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile=" + home + "/config/log4j2.properties -cp '" + libs + "/*' kafka.Kafka \"$@\"\n",
 		"opt-kafka/config/log4j2.properties":  "rootLogger.level=INFO\nrootLogger.appenderRef.out.ref=out\nappender.out.type=Console\nappender.out.name=out\nappender.out.layout.type=PatternLayout\nappender.out.layout.pattern=[%d] %p %m (%c)%n\n",
@@ -72,12 +78,28 @@ func TestKafkaStartScript(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	passwords := map[string]string{"admin": "admin-pw", "controller": "controller-pw"}
+	for _, svc := range render.Services() {
+		passwords[svc] = svc + "-pw"
+	}
+	for user, pw := range passwords {
+		p := filepath.Join(dir, "users", user, "password")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(pw), 0o400); err != nil {
+			t.Fatal(err)
+		}
+	}
 	run := func(home string) (*exec.Cmd, *os.File) {
 		cmd := exec.Command("sh", filepath.Join(dir, "config", "start.sh"))
 		cmd.Env = append(env, "PATH="+os.Getenv("PATH"), "HOSTNAME=demo-kafka-0", "KAFKA_HOME="+home,
 			"BOOKSTORE_KAFKA_CONFIG="+filepath.Join(dir, "config"),
 			"BOOKSTORE_KAFKA_DATA="+filepath.Join(dir, "data"),
-			"BOOKSTORE_KAFKA_RUN="+filepath.Join(dir, "run"))
+			"BOOKSTORE_KAFKA_RUN="+filepath.Join(dir, "run"),
+			"BOOKSTORE_KAFKA_USERS="+filepath.Join(dir, "users"),
+			fmt.Sprintf("BOOKSTORE_KAFKA_ADVERTISED=127.0.0.1:%d", broker),
+			fmt.Sprintf("BOOKSTORE_KAFKA_LOCAL=127.0.0.1:%d", broker))
 		log, err := os.Create(filepath.Join(t.TempDir(), "kafka.log"))
 		if err != nil {
 			t.Fatal(err)
@@ -93,7 +115,13 @@ func TestKafkaStartScript(t *testing.T) {
 	began := time.Now()
 	waitLog(t, cmd, log.Name(), "Kafka Server started", 2*time.Minute)
 	t.Logf("serving after %s", time.Since(began).Round(time.Millisecond))
+	waitLog(t, cmd, log.Name(), "ACLs added, node ready", 4*time.Minute)
+	t.Logf("ready (ACLs added) after %s", time.Since(began).Round(time.Millisecond))
+	if _, err := os.Stat(filepath.Join(dir, "run", "ready")); err != nil {
+		t.Fatalf("no readiness mark after the ACLs: %v", err)
+	}
 	checkFormatted(t, dir, b)
+	checkAuthorization(t, fmt.Sprintf("127.0.0.1:%d", broker), passwords)
 	stopKafka(cmd)
 
 	// A restart on the same volume: the storage is formatted already and must

@@ -34,6 +34,9 @@ func (n Names) Service(svc string) string { return n.Bookstore + "-" + svc }
 // DatabaseSecret is the Secret the operator derives with a managed service database's DSN (key "url").
 func (n Names) DatabaseSecret(svc string) string { return n.Bookstore + "-" + svc + "-database" }
 
+// KafkaUserSecret holds a service's managed Kafka user (keys username, password).
+func (n Names) KafkaUserSecret(svc string) string { return n.Bookstore + "-" + svc + "-kafka" }
+
 // RedisURLSecret is the Secret the operator derives with the managed Redis URL (key "url").
 func (n Names) RedisURLSecret() string { return n.Bookstore + "-redis-url" }
 

@@ -21,9 +21,9 @@ func ServicePasswordKey(svc string) string { return "postgres-" + svc + "-passwo
 
 // CredentialKeys are the keys of the generated credentials Secret.
 func CredentialKeys() []string {
-	keys := []string{PostgresPasswordKey, RedisPasswordKey}
+	keys := []string{PostgresPasswordKey, RedisPasswordKey, KafkaAdminPasswordKey, KafkaControllerPasswordKey}
 	for _, svc := range Services() {
-		keys = append(keys, ServicePasswordKey(svc))
+		keys = append(keys, ServicePasswordKey(svc), KafkaPasswordKey(svc))
 	}
 	return keys
 }
@@ -46,8 +46,9 @@ func derivedSecret(b *v1alpha1.Bookstore, name string, data map[string]string) *
 	return s
 }
 
-// DerivedSecrets are the per-service DSN Secrets and the Redis URL Secret
-// derived from the generated credentials (for what is managed).
+// DerivedSecrets are the per-service DSN Secrets, the Redis URL Secret and
+// the per-service Kafka user Secrets (keys username and password) derived
+// from the generated credentials (for what is managed).
 func DerivedSecrets(b *v1alpha1.Bookstore, creds *corev1.Secret) []client.Object {
 	n := Names{Bookstore: b.Name}
 	var out []client.Object
@@ -62,6 +63,13 @@ func DerivedSecrets(b *v1alpha1.Bookstore, creds *corev1.Secret) []client.Object
 	if b.Spec.Redis.External == nil {
 		url := fmt.Sprintf("redis://:%s@%s.%s.svc:6379/0", creds.Data[RedisPasswordKey], n.Redis(), b.Namespace)
 		out = append(out, derivedSecret(b, n.RedisURLSecret(), map[string]string{"url": url}))
+	}
+	if b.Spec.Kafka.External == nil {
+		for _, svc := range Services() {
+			out = append(out, derivedSecret(b, n.KafkaUserSecret(svc), map[string]string{
+				"username": svc, "password": string(creds.Data[KafkaPasswordKey(svc)]),
+			}))
+		}
 	}
 	return out
 }

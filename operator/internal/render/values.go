@@ -101,6 +101,14 @@ func ServiceValues(b *v1alpha1.Bookstore, svc string) (map[string]any, error) {
 		v["kafka"] = map[string]any{
 			"brokers":          n.KafkaBrokers(b.Namespace, replicas),
 			"topicReplication": replicas,
+			// the service's own SCRAM user (render.DerivedSecrets), bound by the ACLs of kafkaacl
+			"securityProtocol": "SASL_PLAINTEXT",
+			"sasl": map[string]any{
+				"mechanism": "SCRAM-SHA-512",
+				"existingSecret": map[string]any{
+					"name": n.KafkaUserSecret(svc), "usernameKey": "username", "passwordKey": "password",
+				},
+			},
 		}
 	}
 	if svc == "user" {
