@@ -37,7 +37,10 @@ func (s *stack) waitFinal(ctx context.Context) (int, error) {
 			}
 		}
 		if time.Now().After(deadline) {
-			return first, fmt.Errorf("%d orders still Pending %s after the fault was healed (last error: %v)", pending, finalBound, err)
+			if err != nil {
+				return first, fmt.Errorf("orders still Pending %s after the fault was healed: %w", finalBound, err)
+			}
+			return first, fmt.Errorf("%d orders still Pending %s after the fault was healed", pending, finalBound)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

@@ -75,7 +75,7 @@ func (p *proc) signal(sig syscall.Signal, within time.Duration) error {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
 		if sig == syscall.SIGTERM && err != nil {
-			return fmt.Errorf("%s exited after SIGTERM with %v (see %s)", p.name, err, p.logPath)
+			return fmt.Errorf("%s exited after SIGTERM (see %s): %w", p.name, p.logPath, err)
 		}
 		return nil
 	case <-time.After(within):

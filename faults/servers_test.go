@@ -25,7 +25,10 @@ func (s *stack) waitFinalBefore(ctx context.Context, t time.Time) error {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	return fmt.Errorf("%d orders placed before the heal still Pending %s after it (%v)", pending, finalBound, err)
+	if err != nil {
+		return fmt.Errorf("orders placed before the heal still Pending %s after it: %w", finalBound, err)
+	}
+	return fmt.Errorf("%d orders placed before the heal still Pending %s after it", pending, finalBound)
 }
 
 // postgresRestart: an immediate shutdown, 3 s down, started again; every
