@@ -5,6 +5,7 @@ package faults
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
@@ -188,7 +189,10 @@ func scanPairs(ctx context.Context, s *stack, svc, q string, f func(string, int6
 // deadLetters counts the events in the dead-letter topic (high − low
 // watermark over its partitions; 0 when the topic does not exist).
 func (s *stack) deadLetters() (int64, error) {
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{"bootstrap.servers": s.kafka, "group.id": "faults-harness", "log_level": 0})
+	// As the super user of hack/servers.sh (no service may read the dead letters).
+	c, err := kafka.NewConsumer(&kafka.ConfigMap{"bootstrap.servers": s.kafka, "group.id": "faults-harness", "log_level": 0,
+		"security.protocol": "SASL_PLAINTEXT", "sasl.mechanisms": "SCRAM-SHA-512",
+		"sasl.username": os.Getenv("BOOKSTORE_TEST_KAFKA_SASL_USERNAME"), "sasl.password": os.Getenv("BOOKSTORE_TEST_KAFKA_SASL_PASSWORD")})
 	if err != nil {
 		return 0, err
 	}

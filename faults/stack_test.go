@@ -93,6 +93,9 @@ func newStack(ctx context.Context, t *testing.T, root, binDir string, portBase i
 			t.Fatalf("create %s: %v", db, err)
 		}
 		env := append(append([]string{}, common...), "BOOKSTORE_DATABASE_URL="+s.dbURL(svc), "BOOKSTORE_HTTP_ADDR="+strings.TrimPrefix(url(svc), "http://"))
+		// Its own Kafka user (hack/servers.sh made it and its ACLs).
+		env = append(env, "BOOKSTORE_KAFKA_SASL_USERNAME="+svc,
+			"BOOKSTORE_KAFKA_SASL_PASSWORD="+os.Getenv("BOOKSTORE_TEST_KAFKA_"+strings.ToUpper(svc)+"_PASSWORD"))
 		if svc == "user" {
 			env = append(env, "BOOKSTORE_JWT_PRIVATE_KEY_FILE="+priv)
 		}

@@ -151,6 +151,12 @@ PROPS
   "${java[@]}" kafka.tools.StorageTool format -t "bookstore-$profile-cluster0" -c "$DATA/kafka.properties" "${scram[@]}" >"$DATA/kafka-format.log" 2>&1 \
     || die "formatting Kafka storage failed (see $DATA/kafka-format.log)"
   revive_kafka
+  # The services' ACLs, once (they live in the metadata log, kept across a revive). Unprefixed
+  # topics: make dev; the e2e harness's services use prefixes and add theirs (events.ApplyACLs).
+  local acls="$CACHE/bin/bookstore-kafka-acls"
+  (cd "$ROOT" && go build -o "$acls" ./cmd/bookstore-kafka-acls) || die "building cmd/bookstore-kafka-acls failed"
+  BOOKSTORE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" BOOKSTORE_KAFKA_SASL_USERNAME=admin BOOKSTORE_KAFKA_SASL_PASSWORD="$ADMIN_PW" \
+    "$acls" >"$DATA/kafka-acls.log" 2>&1 || die "creating the Kafka ACLs failed (see $DATA/kafka-acls.log)"
 }
 
 # revive_kafka starts the broker on its existing log dirs and waits until it has started.
@@ -169,12 +175,6 @@ revive_kafka() {
     pid_alive "$STATE/kafka.pid" || die "Kafka exited (see $DATA/kafka.out and $DATA/kafka.log)"
     sleep 0.2
   done
-  # The services' ACLs (unprefixed topics: make dev, the e2e harness's services use prefixes
-  # and add their own through events.ApplyACLs).
-  local acls="$CACHE/bin/bookstore-kafka-acls"
-  (cd "$ROOT" && go build -o "$acls" ./cmd/bookstore-kafka-acls) || die "building cmd/bookstore-kafka-acls failed"
-  BOOKSTORE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" BOOKSTORE_KAFKA_SASL_USERNAME=admin BOOKSTORE_KAFKA_SASL_PASSWORD="$ADMIN_PW" \
-    "$acls" >"$DATA/kafka-acls.log" 2>&1 || die "creating the Kafka ACLs failed (see $DATA/kafka-acls.log)"
 }
 
 do_start() {
