@@ -40,6 +40,8 @@ PROPS
 broker=$!
 trap 'kill -TERM "$broker" 2>/dev/null' TERM INT
 acls() {
+  # a small heap: the tool runs next to the broker, inside the pod's memory limit
+  export KAFKA_HEAP_OPTS="-Xms32m -Xmx128m"
   until "$home/bin/kafka-acls.sh" --bootstrap-server "$local_broker" --command-config "$run/admin.properties" --list --topic bookstore.users >/dev/null 2>&1; do
     kill -0 "$broker" 2>/dev/null || return 1
     sleep 2
