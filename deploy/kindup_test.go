@@ -40,6 +40,8 @@ exit 0
 		"KUBECTL="+filepath.Join(bin, "kubectl"),
 		"KIND_EXPERIMENTAL_PROVIDER=",
 		"BOOKSTORE_VERSION=",
+		"KIND_NODE_IMAGE=",
+		"KIND_WORKDIR="+filepath.Join(bin, "work"),
 	)
 	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
@@ -85,21 +87,21 @@ func TestKindUpOrder(t *testing.T) {
 			t.Errorf("%s (call %d) must come before %s (call %d); calls:\n%s", a, i, b, j, strings.Join(calls, "\n"))
 		}
 	}
-	create := step("kind create cluster", "kind create cluster", "--config kind-config.yaml")
+	create := step("kind create cluster", "kind create cluster", "--config kind-config.yaml", "--image kindest/node:v"+pinned(t, "KUBERNETES_VERSION"))
 	gwCRDs := step("the Gateway API CRDs", "kubectl", "apply --server-side -f https://github.com/kubernetes-sigs/gateway-api/releases/download/v"+pinned(t, "GATEWAY_API_VERSION")+"/standard-install.yaml")
 	gwCRDsReady := step("the Gateway API CRD wait", "kubectl", "wait --for=condition=Established", "crd/httproutes.gateway.networking.k8s.io")
 	ingress := step("the haproxy-ingress install", "kubectl", "apply -f deploy/kind/haproxy-ingress.yaml")
 	metrics := step("the metrics-server install", "kubectl", "apply -f https://github.com/kubernetes-sigs/metrics-server/releases/download/v"+pinned(t, "METRICS_SERVER_VERSION")+"/components.yaml")
 	insecure := step("the metrics-server kubelet TLS patch", "kubectl", "-n kube-system patch deployment metrics-server", "--kubelet-insecure-tls")
-	build := step("the service image build", "docker build -t bookstore:"+version+" .")
-	step("the operator image build", "docker build -t bookstore-operator:"+version+" --target operator .")
+	build := step("the service image build", "docker build --provenance=false --sbom=false -t bookstore:"+version+" .")
+	step("the operator image build", "docker build --provenance=false --sbom=false -t bookstore-operator:"+version+" --target operator .")
 	load := step("kind load", "kind load docker-image", "bookstore:"+version, "bookstore-operator:"+version)
 	ingressReady := step("the haproxy-ingress readiness wait", "kubectl", "-n haproxy-ingress rollout status daemonset/haproxy-ingress")
-	operator := step("the operator install", "kubectl", "apply -k manifests/")
+	operator := step("the operator install", "kubectl", "apply -k ", "/work/manifests")
 	crd := step("the CRD wait", "kubectl", "wait --for=condition=Established crd/bookstores.bookstore.dev")
 	operatorReady := step("the operator rollout wait", "kubectl", "-n bookstore-system rollout status deployment/bookstore-operator")
-	sample := step("the sample", "kubectl", "apply -f manifests/samples/bookstore.yaml")
-	ready := step("the Ready wait", "kubectl", "wait --for=condition=Ready -f manifests/samples/bookstore.yaml")
+	sample := step("the sample", "kubectl", "apply -f ", "/work/manifests/bookstore.yaml")
+	ready := step("the Ready wait", "kubectl", "wait --for=condition=Ready -f ", "/work/manifests/bookstore.yaml")
 
 	before("kind create cluster", "the Gateway API CRDs", create, gwCRDs)
 	before("the Gateway API CRD wait", "the haproxy-ingress install (its GatewayClass)", gwCRDsReady, ingress)

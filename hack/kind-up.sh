@@ -3,7 +3,9 @@
 # (HAPROXY_INGRESS_VERSION, deploy/kind/haproxy-ingress.yaml: Ingress class and GatewayClass
 # haproxy) and metrics-server, the Bookstore images,
 # the operator (kubectl apply -k manifests/) and the sample Bookstore, waited
-# for until Ready. Needs docker (or podman: DOCKER=podman, which also sets
+# for until Ready; BOOKSTORE_VERSION sets the images' tags, the operator's and the
+# sample's spec.version (hack/versioned-manifests.sh), KIND_NODE_IMAGE the node image
+# (default kindest/node:v$KUBERNETES_VERSION). Needs docker (or podman: DOCKER=podman, which also sets
 # KIND_EXPERIMENTAL_PROVIDER=podman) and kubectl; installs kind into bin/ when missing. Undo with hack/kind-down.sh.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -17,8 +19,13 @@ if [ "$(basename "$DOCKER")" = podman ]; then
 	export KIND_EXPERIMENTAL_PROVIDER="${KIND_EXPERIMENTAL_PROVIDER:-podman}"
 fi
 KUBECTL="${KUBECTL:-kubectl}"
-SAMPLE=manifests/samples/bookstore.yaml
 version="${BOOKSTORE_VERSION:-$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' charts/bookstore/Chart.yaml)}"
+# The node image of the pinned Kubernetes version (kind's default follows kind's release instead).
+NODE_IMAGE="${KIND_NODE_IMAGE:-kindest/node:v$KUBERNETES_VERSION}"
+# manifests/ and the sample at this version: BOOKSTORE_VERSION changes every tag the cluster runs.
+work="${KIND_WORKDIR:-$root/.cache/kind}"
+bash hack/versioned-manifests.sh "$work/manifests" "$version"
+SAMPLE="$work/manifests/bookstore.yaml"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
@@ -34,8 +41,8 @@ fi
 if "$KIND" get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
 	log "kind cluster $CLUSTER exists"
 else
-	log "creating kind cluster $CLUSTER (kind-config.yaml)"
-	"$KIND" create cluster --name "$CLUSTER" --config kind-config.yaml --wait 120s
+	log "creating kind cluster $CLUSTER (kind-config.yaml, $NODE_IMAGE)"
+	"$KIND" create cluster --name "$CLUSTER" --config kind-config.yaml --image "$NODE_IMAGE" --wait 120s
 fi
 ctx=(--context "kind-$CLUSTER")
 
@@ -84,12 +91,12 @@ fi
 # while the controller pod does not exist yet.
 "$KUBECTL" "${ctx[@]}" -n haproxy-ingress rollout status daemonset/haproxy-ingress --timeout=300s
 
-log "installing the operator (kubectl apply -k manifests/)"
-"$KUBECTL" "${ctx[@]}" apply -k manifests/
+log "installing the operator (kubectl apply -k manifests/, bookstore-operator:$version)"
+"$KUBECTL" "${ctx[@]}" apply -k "$work/manifests"
 "$KUBECTL" "${ctx[@]}" wait --for=condition=Established crd/bookstores.bookstore.dev --timeout=60s
 "$KUBECTL" "${ctx[@]}" -n bookstore-system rollout status deployment/bookstore-operator --timeout=300s
 
-log "applying $SAMPLE and waiting for Ready"
+log "applying manifests/samples/bookstore.yaml (spec.version $version) and waiting for Ready"
 "$KUBECTL" "${ctx[@]}" apply -f "$SAMPLE"
 "$KUBECTL" "${ctx[@]}" wait --for=condition=Ready -f "$SAMPLE" --timeout=20m
 

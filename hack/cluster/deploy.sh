@@ -9,17 +9,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 source "$ROOT/hack/cluster/lib.sh"
 cd "$ROOT"
 version="${BOOKSTORE_VERSION:-$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' charts/bookstore/Chart.yaml)}"
-SAMPLE="${CLUSTER_SAMPLE:-manifests/samples/bookstore.yaml}"
-
-# the operator at this version: an overlay of manifests/ (only the image tag changes)
+# the operator and the sample at this version (only the image tags and spec.version change)
 overlay="$CL_RUN/overlay"
-mkdir -p "$overlay"
-cat >"$overlay/kustomization.yaml" <<EOF
-apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources: [$(realpath --relative-to="$overlay" "$ROOT/manifests")]
-images: [{name: bookstore-operator, newTag: "$version"}]
-EOF
+bash "$ROOT/hack/versioned-manifests.sh" "$overlay" "$version"
+SAMPLE="${CLUSTER_SAMPLE:-$overlay/bookstore.yaml}"
 # The Gateway API CRDs (GATEWAY_API_VERSION, standard channel) from the module cache, as
 # envtest's (internal/testenv.GatewayAPICRDs) and kind-up install them: before the operator,
 # which looks for them at start, and before the entry point, which then also serves HTTPRoutes.

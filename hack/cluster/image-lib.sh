@@ -74,6 +74,17 @@ add_user() {
   mkdir -p "$1$4" && chown "$3:$3" "$1$4"
 }
 
+# prune_tags NAME KEEP: removes the layout's other NAME-<key> tags (images of
+# older inputs; every tag is a whole image, so no other depends on them) and
+# their archives; build_all's `umoci gc` then frees their blobs.
+prune_tags() {
+  local t
+  for t in $(umoci ls --layout "$OCI" | grep -E "^$1-[0-9a-f]{16}\$" | grep -vx "$2" || true); do
+    umoci rm --image "$OCI:$t" >/dev/null
+    rm -f "$CL_IMAGES/$t.tar"
+  done
+}
+
 # build_image NAME REF KEY FROM POPULATE [umoci config args...]: unless
 # $CL_IMAGES/NAME-KEY.tar exists, unpacks image FROM of the layout ("scratch"
 # or a tag), runs POPULATE ROOTFS, repacks it as tag NAME-KEY, applies the
@@ -85,6 +96,7 @@ build_image() {
   shift 5
   local tar="$CL_IMAGES/$name-$k.tar" bundle="$CL/bundle-$name"
   oci_init
+  prune_tags "$name" "$name-$k"
   if [ "$ref" = - ]; then
     umoci ls --layout "$OCI" | grep -qx "$name-$k" && return
   elif [ -f "$tar" ]; then
