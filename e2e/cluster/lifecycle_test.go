@@ -22,6 +22,7 @@ func TestBookstoreOnTheCluster(t *testing.T) {
 		{"scale a service through the spec", testScaleThroughSpec},
 		{"version bump under traffic: zero failed requests", testVersionBump},
 		{"delete a service, the Kafka and the PostgreSQL pod under traffic", testPodDeletions},
+		{"the HPA scales the order service on CPU (metrics-server)", testHPAScalesOnCPU},
 		{"delete the Bookstore: owned objects collected, PVCs as reclaimPolicy says", testDeleteCollectsEverything},
 	}
 	for _, s := range steps {

@@ -68,4 +68,6 @@ if [ ! -x "$CL_BIN/pause-$pause_key" ]; then
 fi
 ln -sfn "pause-$pause_key" "$CL_BIN/pause"
 ln -sfn "coredns-$COREDNS_VERSION" "$CL_BIN/coredns"
+# metrics-server (for the HPA; CLUSTER_METRICS_SERVER=0: none), cached under .cache/metrics-server
+[ "${CLUSTER_METRICS_SERVER:-1}" = 0 ] || bash "$ROOT/hack/cluster/metrics-server.sh" build
 log "binaries ready in $KUBE_ASSETS and $CL_BIN"

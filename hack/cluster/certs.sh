@@ -4,8 +4,8 @@
 # certificate (for the node IP, the kubernetes Service IP and 127.0.0.1),
 # client certificates for admin (system:masters), the API server's kubelet
 # client, the kubelet (system:node:<node>), the controller manager, the
-# scheduler and kube-proxy, the service-account key pair, and a kubeconfig per
-# client.
+# scheduler and kube-proxy, the front-proxy CA and client of the aggregation
+# layer, the service-account key pair, and a kubeconfig per client.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 source "$ROOT/hack/cluster/lib.sh"
@@ -47,6 +47,16 @@ cert kubelet "/O=system:nodes/CN=system:node:$NODE_NAME"
 cert kube-controller-manager "/CN=system:kube-controller-manager"
 cert kube-scheduler "/CN=system:kube-scheduler"
 cert kube-proxy "/CN=system:kube-proxy"
+# The aggregation layer (metrics-server behind metrics.k8s.io): a front-proxy CA of its own
+# and the API server's proxy client certificate, which aggregated servers trust.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout front-proxy-ca.key -sha256 -days 30 \
+  -subj "/CN=bookstore-front-proxy-ca" -out front-proxy-ca.crt 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout front-proxy-client.key -subj "/CN=front-proxy-client" \
+  -out front-proxy-client.csr 2>/dev/null
+printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >front-proxy-client.ext
+openssl x509 -req -in front-proxy-client.csr -CA front-proxy-ca.crt -CAkey front-proxy-ca.key -CAcreateserial \
+  -days 30 -sha256 -extfile front-proxy-client.ext -out front-proxy-client.crt 2>/dev/null
+rm -f front-proxy-client.csr front-proxy-client.ext
 openssl genrsa -out sa.key 2048 2>/dev/null
 openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
 

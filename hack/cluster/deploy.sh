@@ -38,6 +38,11 @@ else
   log "no entry-point controller (hack/ingress-controller.sh) yet: BOOKSTORE_URL is not served"
 fi
 
+# metrics-server, for the sample's HorizontalPodAutoscaler (CLUSTER_METRICS_SERVER=0: none)
+if [ "${CLUSTER_METRICS_SERVER:-1}" != 0 ]; then
+  bash "$ROOT/hack/cluster/metrics-server.sh" start
+fi
+
 log "applying $SAMPLE and waiting for Ready (the first start initialises PostgreSQL and Kafka)"
 kubectl_ apply -f "$SAMPLE" >/dev/null
 if ! kubectl_ wait --for=condition=Ready -f "$SAMPLE" --timeout="${CLUSTER_READY_TIMEOUT:-600s}" >/dev/null; then

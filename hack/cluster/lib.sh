@@ -36,7 +36,9 @@ kubectl_() { "$KUBECTL_BIN" --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
 ctr_() { ctr --address "$CONTAINERD_SOCK" --namespace k8s.io "$@"; }
 
 # Processes the cluster runs, in start order; cluster-down stops them in reverse.
-CL_PROCS=(containerd etcd kube-apiserver kubelet kube-controller-manager kube-scheduler kube-proxy)
+CL_PROCS=(containerd etcd kube-apiserver kubelet kube-controller-manager kube-scheduler kube-proxy metrics-server)
+# metrics-server (hack/cluster/metrics-server.sh) beside the node, on the node IP
+METRICS_SERVER_PORT=4443
 
 pidfile() { echo "$CL_RUN/$1.pid"; }
 alive() { [ -f "$(pidfile "$1")" ] && kill -0 "$(cat "$(pidfile "$1")")" 2>/dev/null; }
