@@ -16,6 +16,7 @@ import (
 
 	"github.com/bookstore-platform/bookstore/charts"
 	"github.com/bookstore-platform/bookstore/internal/testenv"
+	"github.com/bookstore-platform/bookstore/internal/testenv/kubeenv"
 )
 
 // need skips the test, or fails it with CI=true, when a prerequisite is missing.
@@ -95,7 +96,7 @@ func TestHAProxyIngressRoutesTheRouteTable(t *testing.T) {
 	need(t, err == nil, "haproxy is not installed (Debian package haproxy)")
 	need(t, os.Geteuid() == 0, "adding the backends' address needs root")
 	kubectl := testenv.Tool(t, "kubectl")
-	kc := kubeconfig(t, testenv.Kube(t, testenv.GatewayAPICRDs(t)))
+	kc := kubeconfig(t, kubeenv.Kube(t, kubeenv.GatewayAPICRDs(t)))
 	port := 18080 + os.Getpid()%500*10
 	addr := fmt.Sprintf("10.254.%d.1", os.Getpid()%250)
 	// An address of this run's own on lo, outside 127.0.0.0/8 (which EndpointSlices refuse).

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bookstore-platform/bookstore/charts"
 	"github.com/bookstore-platform/bookstore/internal/testenv"
+	"github.com/bookstore-platform/bookstore/internal/testenv/kubeenv"
 )
 
 // stageCharts copies charts/ into a temporary directory and vendors the
@@ -138,7 +139,7 @@ func TestHelmTemplateAppliesToTheAPIServer(t *testing.T) {
 	helm := testenv.Tool(t, "helm")
 	kubectl := testenv.Tool(t, "kubectl")
 	dir := stageCharts(t, helm)
-	kc := kubeconfig(t, testenv.Kube(t, testenv.GatewayAPICRDs(t)))
+	kc := kubeconfig(t, kubeenv.Kube(t, kubeenv.GatewayAPICRDs(t)))
 	const ns = "shop"
 	run(t, nil, kubectl, "--kubeconfig", kc, "create", "namespace", ns)
 

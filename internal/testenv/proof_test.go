@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/bookstore-platform/bookstore/internal/testenv"
+	"github.com/bookstore-platform/bookstore/internal/testenv/kubeenv"
 )
 
 // These tests prove that the servers `make test` provides are real and behave as the
@@ -190,7 +191,7 @@ func TestKafka(t *testing.T) {
 
 func TestKube(t *testing.T) {
 	ctx := context.Background()
-	cfg := testenv.Kube(t)
+	cfg := kubeenv.Kube(t)
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		t.Fatal(err)

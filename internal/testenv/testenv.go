@@ -169,3 +169,14 @@ func Eventually(t testing.TB, what string, timeout time.Duration, cond func() bo
 		time.Sleep(25 * time.Millisecond)
 	}
 }
+
+// Missing is what a test does when a server or tool it needs is absent:
+// skip, or fail with CI=true (for package kubeenv).
+func Missing(t testing.TB, what, why string) { t.Helper(); missing(t, what, why) }
+
+// Pinned returns the value of key in hack/versions.env under root.
+func Pinned(root, key string) (string, error) { return pinned(root, key) }
+
+// KubeAssets is the directory of the envtest binaries ($KUBEBUILDER_ASSETS
+// or .cache/k8s/<version>).
+func KubeAssets() string { return kubeAssets() }

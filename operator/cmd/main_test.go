@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/bookstore-platform/bookstore/internal/testenv"
+	"github.com/bookstore-platform/bookstore/internal/testenv/kubeenv"
 	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
 	"github.com/bookstore-platform/bookstore/operator/internal/testutil"
 )
@@ -51,7 +52,7 @@ func wait(t *testing.T, what string, f func() error) {
 // Bookstore, and on shutdown releases the Lease.
 func TestOperatorBinary(t *testing.T) {
 	root := testenv.RepoRoot(t)
-	env, cfg := testenv.KubeEnv(t, filepath.Join(root, "manifests", "crd"))
+	env, cfg := kubeenv.KubeEnv(t, filepath.Join(root, "manifests", "crd"))
 	c, err := client.New(cfg, client.Options{Scheme: testutil.Scheme(t)})
 	if err != nil {
 		t.Fatal(err)

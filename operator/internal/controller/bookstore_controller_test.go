@@ -23,6 +23,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/bookstore-platform/bookstore/internal/testenv"
+	"github.com/bookstore-platform/bookstore/internal/testenv/kubeenv"
 	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
 	"github.com/bookstore-platform/bookstore/operator/internal/render"
 	"github.com/bookstore-platform/bookstore/operator/internal/testutil"
@@ -34,7 +35,7 @@ import (
 // would check. The subtests share the control plane; each uses its own namespace.
 func TestOperator(t *testing.T) {
 	root := testenv.RepoRoot(t)
-	env, cfg := testenv.KubeEnv(t, filepath.Join(root, "manifests", "crd"))
+	env, cfg := kubeenv.KubeEnv(t, filepath.Join(root, "manifests", "crd"))
 	scheme := testutil.Scheme(t)
 	// controller-runtime logs through one process-wide logger: warnings and errors to stderr.
 	ctrl.SetLogger(logr.FromSlogHandler(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))

@@ -18,6 +18,7 @@ import (
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/bookstore-platform/bookstore/internal/testenv"
+	"github.com/bookstore-platform/bookstore/internal/testenv/kubeenv"
 	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
 	"github.com/bookstore-platform/bookstore/operator/internal/testutil"
 )
@@ -53,7 +54,7 @@ func testRoutesWithoutCRDs(t *testing.T, h *harness, r *BookstoreReconciler, cfg
 // wait for them, and prunes them when the spec turns them off.
 func TestGatewayAPIRoutes(t *testing.T) {
 	root := testenv.RepoRoot(t)
-	env, cfg := testenv.KubeEnv(t, filepath.Join(root, "manifests", "crd"), testenv.GatewayAPICRDs(t))
+	env, cfg := kubeenv.KubeEnv(t, filepath.Join(root, "manifests", "crd"), kubeenv.GatewayAPICRDs(t))
 	scheme := testutil.Scheme(t)
 	admin, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {

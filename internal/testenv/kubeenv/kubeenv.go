@@ -1,4 +1,8 @@
-package testenv
+// Package kubeenv starts real Kubernetes control planes for tests (envtest's
+// kube-apiserver + etcd). It is apart from package testenv so that tests of
+// the services, which never need Kubernetes, do not build client-go and
+// controller-runtime (and their fuzz builds do not instrument them).
+package kubeenv
 
 import (
 	"encoding/json"
@@ -10,6 +14,8 @@ import (
 
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/bookstore-platform/bookstore/internal/testenv"
 )
 
 // Kube starts a real control plane (kube-apiserver + etcd, from envtest's binary assets),
@@ -25,9 +31,9 @@ func Kube(t testing.TB, crdDirs ...string) *rest.Config {
 // to add users).
 func KubeEnv(t testing.TB, crdDirs ...string) (*envtest.Environment, *rest.Config) {
 	t.Helper()
-	assets := kubeAssets()
+	assets := testenv.KubeAssets()
 	if _, err := os.Stat(filepath.Join(assets, "kube-apiserver")); assets == "" || err != nil {
-		missing(t, "kube-apiserver and etcd", "no envtest assets in "+assets+"; hack/install-k8s.sh builds them")
+		testenv.Missing(t, "kube-apiserver and etcd", "no envtest assets in "+assets+"; hack/install-k8s.sh builds them")
 	}
 	if os.Getenv("TMPDIR") == "" {
 		// envtest puts etcd's data and the apiserver's certificates under TMPDIR.
@@ -56,8 +62,8 @@ func KubeEnv(t testing.TB, crdDirs ...string) (*envtest.Environment, *rest.Confi
 // cache, downloaded through `go mod download` when missing. Pass it to Kube.
 func GatewayAPICRDs(t testing.TB) string {
 	t.Helper()
-	root := RepoRoot(t)
-	v, err := pinned(root, "GATEWAY_API_VERSION")
+	root := testenv.RepoRoot(t)
+	v, err := testenv.Pinned(root, "GATEWAY_API_VERSION")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +71,7 @@ func GatewayAPICRDs(t testing.TB) string {
 	cmd.Dir = root
 	out, err := cmd.Output()
 	if err != nil {
-		missing(t, "the Gateway API CRDs", fmt.Sprintf("go mod download sigs.k8s.io/gateway-api@v%s: %v", v, err))
+		testenv.Missing(t, "the Gateway API CRDs", fmt.Sprintf("go mod download sigs.k8s.io/gateway-api@v%s: %v", v, err))
 	}
 	var mod struct{ Dir string }
 	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
