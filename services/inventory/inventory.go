@@ -231,6 +231,9 @@ func searchTerm(r *http.Request) (string, bool, error) {
 	if len(v) > MaxQuery {
 		return "", false, httpx.BadRequest(fmt.Sprintf("q may be at most %d bytes", MaxQuery))
 	}
+	if err := httpx.Text("q", v); err != nil {
+		return "", false, err
+	}
 	return "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(v) + "%", true, nil
 }
 

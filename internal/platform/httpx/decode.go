@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // DecodeJSON decodes the request body into dst strictly: the Content-Type
@@ -35,6 +36,68 @@ func DecodeJSON(r *http.Request, dst any) error {
 			return decodeError(err)
 		}
 		return BadRequest("request body must hold a single JSON value")
+	}
+	if field, ok := findNUL(reflect.ValueOf(dst), ""); ok {
+		return BadRequest(fmt.Sprintf("%s must not contain the NUL character (\\u0000)", field))
+	}
+	return nil
+}
+
+// findNUL reports the first string in v holding U+0000, which no text
+// column can store (PostgreSQL refuses it), so it is a client error, never
+// a database failure. It names the JSON field where it can.
+func findNUL(v reflect.Value, field string) (string, bool) {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return "", false
+		}
+		return findNUL(v.Elem(), field)
+	case reflect.String:
+		if strings.ContainsRune(v.String(), 0) {
+			if field == "" {
+				field = "a string"
+			}
+			return field, true
+		}
+	case reflect.Slice, reflect.Array:
+		for i := range v.Len() {
+			if f, ok := findNUL(v.Index(i), field); ok {
+				return f, true
+			}
+		}
+	case reflect.Map:
+		for it := v.MapRange(); it.Next(); {
+			if f, ok := findNUL(it.Key(), field); ok {
+				return f, true
+			}
+			if f, ok := findNUL(it.Value(), field); ok {
+				return f, true
+			}
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			sf := v.Type().Field(i)
+			if !sf.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if name == "" {
+				name = sf.Name
+			}
+			if f, ok := findNUL(v.Field(i), fmt.Sprintf("field %q", name)); ok {
+				return f, true
+			}
+		}
+	}
+	return "", false
+}
+
+// Text checks a query parameter that is compared with text columns: valid
+// UTF-8 without NUL (PostgreSQL refuses both), else a 400 naming it.
+func Text(name, v string) error {
+	if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+		return BadRequest(name + " must be UTF-8 text without the NUL character")
 	}
 	return nil
 }
