@@ -51,5 +51,8 @@ log "go test ./..."
 "$ROOT/bin/gotestsum" --format pkgname-and-test-fails --jsonfile "$CACHE/test.json" -- \
   -count=1 -p 2 -timeout 20m ./... "$@"
 
+log "fuzz targets, ${FUZZTIME:-3s} each (hack/fuzz.sh; FUZZTIME=0 skips)"
+"$ROOT/hack/fuzz.sh"
+
 log "Go benchmarks of the hot paths, one iteration each (they must keep compiling and running)"
 go test -count=1 -run '^$' -bench . -benchtime 1x ./internal/platform/auth/ ./internal/gateway/

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -50,6 +51,7 @@ type system struct {
 	mu     sync.Mutex
 	procs  map[string]*proc
 	pools  map[string]*pgxpool.Pool
+	logger *slog.Logger // nil: apptest.Logger
 }
 
 // proc is one running service.
@@ -78,7 +80,14 @@ func withRedis(service, url string) option {
 
 func newSystem(t *testing.T, opts ...option) *system {
 	t.Helper()
+	return newSystemLogged(t, nil, opts...)
+}
+
+// newSystemLogged is newSystem with every service logging to logger.
+func newSystemLogged(t *testing.T, logger *slog.Logger, opts ...option) *system {
+	t.Helper()
 	s := &system{
+		logger: logger,
 		t:      t,
 		env:    apptest.NewEnv(t),
 		topics: events.TopicsWithPrefix(testenv.Name(t, "e2e") + "."),
@@ -161,7 +170,11 @@ func (s *system) start(name string, afterCommit func(context.Context, events.Env
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	ec := eventbus.Config{Topics: &s.topics, AfterCommit: afterCommit}
-	a, err := app.New(ctx, s.cfg[name], apptest.Logger(t), s.builders(name, ec)...)
+	logger := s.logger
+	if logger == nil {
+		logger = apptest.Logger(t)
+	}
+	a, err := app.New(ctx, s.cfg[name], logger, s.builders(name, ec)...)
 	if err != nil {
 		cancel()
 		t.Fatalf("start %s: %v", name, err)

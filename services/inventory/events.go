@@ -18,9 +18,14 @@ import (
 // reservation of failed ones (OrderFailed), publishes the outcomes on the
 // inventory topic through the outbox, and consumes logouts.
 func Events(c eventbus.Config) app.Builder {
+	return eventbus.Builder(EventSpec(c), c)
+}
+
+// EventSpec is the inventory service's consumer and producer declaration.
+func EventSpec(c eventbus.Config) eventbus.Spec {
 	topics := c.TopicsOf()
 	s := &saga{topics: topics}
-	return eventbus.Builder(eventbus.Participant(topics, "inventory", topics.Inventory, s.reserve, s.release), c)
+	return eventbus.Participant(topics, "inventory", topics.Inventory, s.reserve, s.release)
 }
 
 type saga struct{ topics events.Topics }

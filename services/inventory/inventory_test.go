@@ -23,7 +23,7 @@ type fixture struct {
 	admin, user string
 }
 
-func start(t *testing.T) fixture {
+func start(t testing.TB) fixture {
 	t.Helper()
 	env := apptest.NewEnv(t)
 	cfg := env.Config(t, "inventory")
@@ -33,7 +33,7 @@ func start(t *testing.T) fixture {
 	return f
 }
 
-func (f fixture) create(t *testing.T, title string, price, amount int64) string {
+func (f fixture) create(t testing.TB, title string, price, amount int64) string {
 	t.Helper()
 	var out struct{ BookID string }
 	f.srv.Post(t, "/api/books", f.admin, map[string]any{"title": title, "author": "Author of " + title, "price": price, "amount": amount}).

@@ -21,6 +21,11 @@ import (
 // OrderFailed (which makes token and inventory compensate) through the
 // outbox, and consumes logouts.
 func Events(c eventbus.Config) app.Builder {
+	return eventbus.Builder(EventSpec(c), c)
+}
+
+// EventSpec is the order service's consumer and producer declaration.
+func EventSpec(c eventbus.Config) eventbus.Spec {
 	topics := c.TopicsOf()
 	h := &saga{topics: topics}
 	handlers := map[string]events.Handler{
@@ -40,7 +45,7 @@ func Events(c eventbus.Config) app.Builder {
 	for t, ph := range projectionHandlers() {
 		handlers[t] = ph
 	}
-	return eventbus.Builder(eventbus.Spec{
+	return eventbus.Spec{
 		Service:  "order",
 		Produces: []string{topics.Orders, topics.Completed},
 		Consumes: []string{topics.Payments, topics.Inventory, topics.Books, topics.Users},
@@ -50,7 +55,7 @@ func Events(c eventbus.Config) app.Builder {
 		// batches of different workers touch disjoint orders. The events
 		// of one book share a partition too, hence disjoint books.
 		Concurrency: 4,
-	}, c)
+	}
 }
 
 type saga struct{ topics events.Topics }

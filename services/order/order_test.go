@@ -28,7 +28,7 @@ type fixture struct {
 	admin     string
 }
 
-func start(t *testing.T) fixture {
+func start(t testing.TB) fixture {
 	t.Helper()
 	env := apptest.NewEnv(t)
 	inv := apptest.Start(t, env.Config(t, "inventory"), inventory.Build(inventory.Options{}))
@@ -39,11 +39,11 @@ func start(t *testing.T) fixture {
 	return f
 }
 
-func (f fixture) user(t *testing.T) (string, string) {
+func (f fixture) user(t testing.TB) (string, string) {
 	return f.env.User(t, auth.RoleUser)
 }
 
-func (f fixture) book(t *testing.T, price int64) string {
+func (f fixture) book(t testing.TB, price int64) string {
 	t.Helper()
 	var out struct{ BookID string }
 	f.inventory.Post(t, "/api/books", f.admin, map[string]any{"title": "T", "author": "A", "price": price, "amount": 10}).Expect(t, 201).JSON(t, &out)

@@ -17,9 +17,14 @@ import (
 // publishes the outcomes on the payments topic through the outbox, and
 // consumes logouts.
 func Events(c eventbus.Config) app.Builder {
+	return eventbus.Builder(EventSpec(c), c)
+}
+
+// EventSpec is the token service's consumer and producer declaration.
+func EventSpec(c eventbus.Config) eventbus.Spec {
 	topics := c.TopicsOf()
 	s := &saga{topics: topics}
-	return eventbus.Builder(eventbus.Participant(topics, "token", topics.Payments, s.charge, s.refund), c)
+	return eventbus.Participant(topics, "token", topics.Payments, s.charge, s.refund)
 }
 
 type saga struct{ topics events.Topics }

@@ -22,14 +22,14 @@ type fixture struct {
 	dsn string
 }
 
-func start(t *testing.T) fixture {
+func start(t testing.TB) fixture {
 	t.Helper()
 	env := apptest.NewEnv(t)
 	cfg := env.Config(t, "token")
 	return fixture{srv: apptest.Start(t, cfg, token.Build()), env: env, dsn: cfg.DatabaseURL}
 }
 
-func (f fixture) user(t *testing.T) (string, string) {
+func (f fixture) user(t testing.TB) (string, string) {
 	return f.env.User(t, auth.RoleUser)
 }
 

@@ -28,7 +28,7 @@ type fixture struct {
 	dsn string
 }
 
-func start(t *testing.T) fixture {
+func start(t testing.TB) fixture {
 	t.Helper()
 	env := apptest.NewEnv(t)
 	cfg := env.Config(t, "user")
@@ -38,7 +38,7 @@ func start(t *testing.T) fixture {
 	return fixture{srv: srv, env: env, dsn: cfg.DatabaseURL}
 }
 
-func (f fixture) register(t *testing.T, email, password string) string {
+func (f fixture) register(t testing.TB, email, password string) string {
 	t.Helper()
 	var out struct{ UserID, Email string }
 	f.srv.Post(t, "/api/users/register", "", map[string]string{"email": email, "password": password}).Expect(t, 201).JSON(t, &out)

@@ -18,7 +18,7 @@ import (
 	"github.com/bookstore-platform/bookstore/internal/testenv"
 )
 
-func keys(t *testing.T) (ed25519.PrivateKey, ed25519.PublicKey, []byte) {
+func keys(t testing.TB) (ed25519.PrivateKey, ed25519.PublicKey, []byte) {
 	t.Helper()
 	privPEM, pubPEM, err := auth.GenerateKey()
 	if err != nil {

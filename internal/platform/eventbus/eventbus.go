@@ -81,6 +81,22 @@ func Participant(topics events.Topics, service, produces string,
 	}
 }
 
+// AllHandlers returns every handler of spec's consumers by event type: its
+// own (its saga consumer's) and, when it consumes the users topic, the
+// revocations consumer's RevokeOnLogout(r). The fuzz targets use it.
+func (spec Spec) AllHandlers(topics events.Topics, r Revoker) map[string]events.Handler {
+	handlers := make(map[string]events.Handler, len(spec.Handlers)+1)
+	for t, h := range spec.Handlers {
+		handlers[t] = h
+	}
+	for _, t := range spec.Consumes {
+		if t == topics.Users {
+			handlers[events.TypeUserLoggedOut] = RevokeOnLogout(r)
+		}
+	}
+	return handlers
+}
+
 // Builder returns the app builder adding the event machinery of spec.
 func Builder(spec Spec, c Config) app.Builder {
 	return func(ctx context.Context, d app.Deps) (app.Service, error) {
