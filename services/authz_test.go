@@ -205,7 +205,7 @@ func checkRoutesCovered(t *testing.T, s stack, eps []endpoint) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, routes := range []func(*mux.Router){u.Routes, token.New(app.Deps{}).Routes, inventory.New(app.Deps{}).Routes,
+	for _, routes := range []func(*mux.Router){u.Routes, token.New(app.Deps{}).Routes, inventory.New(app.Deps{}, inventory.Options{}).Routes,
 		order.New(app.Deps{}, order.Options{}).Routes} {
 		r := httpx.NewRouter()
 		routes(r)

@@ -41,6 +41,10 @@ func FuzzEvents(f *testing.F) {
 	apptest.EventSeed(f, events.TypeStockReserved, events.StockReserved{OrderID: o})
 	apptest.EventSeed(f, events.TypeStockRejected, events.StockRejected{OrderID: o, Reason: strings.Repeat("r", 10000)})
 	apptest.EventSeed(f, events.TypeUserLoggedOut, events.UserLoggedOut{JTI: uuid.NewString(), UserID: user})
+	b := uuid.NewString()
+	apptest.EventSeed(f, events.TypeBookCreated, events.BookChanged{BookID: b, Version: 1, Title: "T", Author: "A", Price: 3})
+	apptest.EventSeed(f, events.TypeBookUpdated, events.BookChanged{BookID: b, Version: 1 << 62, Title: "T\u0000", Price: 1 << 62})
+	apptest.EventSeed(f, events.TypeBookDeleted, events.BookChanged{BookID: b, Version: 2})
 	c := eventbus.Config{}
 	apptest.FuzzConsumer(f, "order", order.EventSpec(c), c.TopicsOf())
 }

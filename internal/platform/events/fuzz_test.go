@@ -38,7 +38,7 @@ func FuzzEnvelope(f *testing.F) {
 		func() any { return &events.OrderCreated{} }, func() any { return &events.OrderFailed{} }, func() any { return &events.OrderCompleted{} },
 		func() any { return &events.StockReserved{} }, func() any { return &events.StockRejected{} }, func() any { return &events.StockReleased{} },
 		func() any { return &events.PaymentSucceeded{} }, func() any { return &events.PaymentRejected{} }, func() any { return &events.PaymentRefunded{} },
-		func() any { return &events.UserLoggedOut{} },
+		func() any { return &events.UserLoggedOut{} }, func() any { return &events.BookChanged{} },
 	}
 	f.Fuzz(func(t *testing.T, value []byte) {
 		env, err := events.Parse(value)
