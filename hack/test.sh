@@ -51,7 +51,7 @@ log "go test ./..."
 "$ROOT/bin/gotestsum" --format pkgname-and-test-fails --jsonfile "$CACHE/test.json" -- \
   -count=1 -p 2 -timeout 20m ./... "$@"
 
-log "fuzz targets, ${FUZZTIME:-3s} each (hack/fuzz.sh; FUZZTIME=0 skips)"
+log "fuzz targets, ${FUZZTIME:-200x} each (hack/fuzz.sh; FUZZTIME=0 skips)"
 "$ROOT/hack/fuzz.sh"
 
 log "Go benchmarks of the hot paths, one iteration each (they must keep compiling and running)"
