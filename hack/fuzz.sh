@@ -7,7 +7,7 @@
 # <package>/testdata/fuzz/<FuzzX>/: commit it as a regression seed once fixed.
 # A count, not a duration: Go 1.26's coordinator can fail a duration-bound run with a bare
 # "context deadline exceeded" at the deadline (golang/go#75804, fixed in Go 1.27).
-# Budget: 14 targets; the whole run took 127 s here at 500x with warm builds, most of it
+# Budget: 14 targets; the whole run took 80 s here at 200x (127 s at 500x) with warm builds, most of it
 # linking one instrumented test binary per target (the instrumented builds are cached after
 # the first run). FUZZTIME=0 skips; FUZZTIME=10m (or 100000x) fuzzes longer.
 set -euo pipefail
