@@ -262,6 +262,7 @@ token: {enabled: false, fullnameOverride: demo-token}
 inventory: {enabled: false, fullnameOverride: demo-inventory}
 order: {enabled: false, fullnameOverride: demo-order}
 fullnameOverride: demo
+networkPolicy: {enabled: false}
 docs: {enabled: false}`))
 		if got := kinds(objs); !slices.Equal(got, []string{"Ingress/demo"}) {
 			t.Fatalf("objects = %v", got)

@@ -50,7 +50,7 @@ type BookstoreReconciler struct {
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;networkpolicies,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // ownedKind is a kind the operator creates: watched (Owns), pruned, and
@@ -72,6 +72,7 @@ func ownedKinds() []ownedKind {
 		{&autoscalingv2.HorizontalPodAutoscaler{}, &autoscalingv2.HorizontalPodAutoscalerList{}},
 		{&policyv1.PodDisruptionBudget{}, &policyv1.PodDisruptionBudgetList{}},
 		{&networkingv1.Ingress{}, &networkingv1.IngressList{}},
+		{&networkingv1.NetworkPolicy{}, &networkingv1.NetworkPolicyList{}},
 	}
 }
 
@@ -168,7 +169,7 @@ func (r *BookstoreReconciler) reconcile(ctx context.Context, p *pass) (ctrl.Resu
 		}
 	}
 
-	// 4. Ingress, from the umbrella chart.
+	// 4. Ingress and NetworkPolicies, from the umbrella chart.
 	ingObjs, err := render.Chart(ctx, "bookstore", p.b.Name, p.b.Namespace, render.IngressValues(p.b))
 	if err != nil {
 		return ctrl.Result{}, err

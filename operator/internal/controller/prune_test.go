@@ -29,6 +29,7 @@ func testPrune(t *testing.T, h *harness) {
 	h.bringUp(b.Name)
 	h.waitExists(&networkingv1.Ingress{}, b.Name)
 	h.waitExists(&networkingv1.Ingress{}, b.Name+"-docs")
+	h.waitExists(&networkingv1.NetworkPolicy{}, n.Postgres())
 
 	if err := h.c.Create(h.ctx, &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Name: "ext-pg", Namespace: h.ns},
@@ -52,6 +53,7 @@ func testPrune(t *testing.T, h *harness) {
 		{&corev1.Service{}, n.Postgres()},
 		{&corev1.ConfigMap{}, n.Postgres() + "-init"},
 		{&corev1.Secret{}, n.DatabaseSecret("order")},
+		{&networkingv1.NetworkPolicy{}, n.Postgres()},
 	}
 	for _, g := range gone {
 		eventually(t, fmt.Sprintf("%T %s pruned", g.obj, g.name), func() error {

@@ -118,6 +118,7 @@ func testSample(t *testing.T, h *harness, r *BookstoreReconciler, counter *write
 		h.waitExists(d, n.Service(svc))
 		checkServiceDeployment(t, d, svc, name, "bookstore:0.1.0")
 	}
+	checkNetworkPolicies(t, h, b)
 	inv := &appsv1.Deployment{}
 	_ = h.exists(inv, n.Service("inventory"))
 	if ptr.Deref(inv.Spec.Replicas, 0) != 2 {

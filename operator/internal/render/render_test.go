@@ -264,8 +264,17 @@ func TestGatewayAPIValues(t *testing.T) {
 	if class != "haproxy" || len(parents) != 2 {
 		t.Errorf("gatewayClassName %q, parentRefs %v", class, parents)
 	}
-	if ing := kinds(render.IngressValues(b)); len(ing) != 1 || ing["Ingress/"+b.Name] == nil {
-		t.Errorf("Ingress objects %v, want only the API Ingress (docs off)", keys(ing))
+	// The Ingress pass renders the NetworkPolicies too: the external PostgreSQL
+	// and Kafka of maximal get none, the managed Redis one.
+	ing := keys(kinds(render.IngressValues(b)))
+	sort.Strings(ing)
+	want := []string{"Ingress/shop", "NetworkPolicy/shop-default-deny", "NetworkPolicy/shop-inventory", "NetworkPolicy/shop-order",
+		"NetworkPolicy/shop-redis", "NetworkPolicy/shop-token", "NetworkPolicy/shop-user"}
+	if !reflect.DeepEqual(ing, want) {
+		t.Errorf("Ingress pass objects %v, want %v (docs off)", ing, want)
+	}
+	if np := kinds(render.IngressValues(minimal())); np["NetworkPolicy/demo-postgres"] == nil || np["NetworkPolicy/demo-kafka"] == nil {
+		t.Errorf("managed infrastructure without policies: %v", keys(np))
 	}
 	if off := kinds(render.GatewayAPIValues(minimal())); len(off) != 0 {
 		t.Errorf("gatewayAPI off renders %v", keys(off))

@@ -141,7 +141,37 @@ func IngressValues(b *v1alpha1.Bookstore) map[string]any {
 		"host":          ing.Host,
 		"tlsSecretName": ing.TLSSecretName,
 	}
+	v["networkPolicy"] = networkPolicyValues(b)
 	return v
+}
+
+// networkPolicyValues: the chart's NetworkPolicies (rendered with the Ingress)
+// for the four services, each managed component locked down to the services,
+// their migrations and its own pods; entry point and monitoring peers are the
+// chart's defaults.
+func networkPolicyValues(b *v1alpha1.Bookstore) map[string]any {
+	svcs := []any{}
+	for _, s := range Services() {
+		svcs = append(svcs, s)
+	}
+	infra := []any{}
+	add := func(component string) {
+		sel := map[string]any{}
+		for k, v := range infraSelector(b, component) {
+			sel[k] = v
+		}
+		infra = append(infra, map[string]any{"name": component, "podSelector": map[string]any{"matchLabels": sel}})
+	}
+	if b.Spec.Postgres.External == nil {
+		add("postgres")
+	}
+	if b.Spec.Redis.External == nil {
+		add("redis")
+	}
+	if b.Spec.Kafka.External == nil {
+		add("kafka")
+	}
+	return map[string]any{"enabled": true, "services": svcs, "infrastructure": infra}
 }
 
 // GatewayAPIValues derives the values of the umbrella chart that render only
@@ -179,6 +209,7 @@ func entryValues(b *v1alpha1.Bookstore) map[string]any {
 		"docs":             map[string]any{"enabled": docs},
 		"ingress":          map[string]any{"enabled": false},
 		"gatewayAPI":       map[string]any{"enabled": false},
+		"networkPolicy":    map[string]any{"enabled": false},
 	}
 	for _, svc := range Services() {
 		v[svc] = map[string]any{"enabled": false, "fullnameOverride": n.Service(svc)}
