@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
@@ -38,6 +40,8 @@ func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bookstore-operator", flag.ContinueOnError)
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig file (default: in-cluster config, else $KUBECONFIG or ~/.kube/config)")
 	metricsAddr := fs.String("metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint (0 disables it)")
+	metricsSecure := fs.Bool("metrics-secure", true, "serve /metrics over HTTPS to clients the API server authenticates and authorizes (get on the nonResourceURL /metrics); false: plain HTTP, anyone")
+	metricsCertDir := fs.String("metrics-cert-dir", "", "directory with tls.crt and tls.key for /metrics (default: a self-signed certificate in memory)")
 	probeAddr := fs.String("health-probe-bind-address", ":8081", "address of /healthz and /readyz")
 	leaderElect := fs.Bool("leader-elect", true, "elect a leader so that only one replica reconciles")
 	leaderNS := fs.String("leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's namespace)")
@@ -67,7 +71,7 @@ func run(ctx context.Context, args []string) error {
 
 	opts := ctrl.Options{
 		Scheme:                        scheme,
-		Metrics:                       metricsserver.Options{BindAddress: *metricsAddr},
+		Metrics:                       metricsOptions(*metricsAddr, *metricsSecure, *metricsCertDir),
 		HealthProbeBindAddress:        *probeAddr,
 		LeaderElection:                *leaderElect,
 		LeaderElectionID:              "bookstore-operator.bookstore.dev",
@@ -119,9 +123,26 @@ func run(ctx context.Context, args []string) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return fmt.Errorf("readyz: %w", err)
 	}
-	log.Info("starting manager", "leaderElection", *leaderElect, "metrics", *metricsAddr, "probes", *probeAddr)
+	log.Info("starting manager", "leaderElection", *leaderElect, "metrics", *metricsAddr, "metricsSecure", *metricsSecure, "probes", *probeAddr)
 	if err := mgr.Start(ctx); err != nil {
 		return fmt.Errorf("manager: %w", err)
 	}
 	return nil
+}
+
+// metricsOptions: as the kubebuilder scaffold, /metrics over HTTPS where every
+// request's bearer token is checked with a TokenReview and its permission with
+// a SubjectAccessReview (the metrics-reader ClusterRole grants it).
+func metricsOptions(addr string, secure bool, certDir string) metricsserver.Options {
+	if !secure {
+		return metricsserver.Options{BindAddress: addr}
+	}
+	return metricsserver.Options{
+		BindAddress:    addr,
+		SecureServing:  true,
+		FilterProvider: filters.WithAuthenticationAndAuthorization,
+		CertDir:        certDir,
+		// HTTP/1.1 only, as the scaffold (HTTP/2 Rapid Reset, CVE-2023-44487).
+		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -59,7 +58,7 @@ func TestOperatorBinary(t *testing.T) {
 	}
 	// The program runs as its ServiceAccount with the RBAC of manifests/
 	// (ClusterRole, its binding, the leader election Role in bookstore-system).
-	testutil.InstallManifests(t, c, root, "rbac/role.yaml", "operator/role_binding.yaml", "operator/leader_election.yaml")
+	testutil.InstallManifests(t, c, root, "rbac/role.yaml", "rbac/metrics_reader_role.yaml", "operator/role_binding.yaml", "operator/leader_election.yaml")
 	kubeconfig := testutil.Kubeconfig(t, testutil.AddUser(t, env, testutil.OperatorServiceAccount))
 
 	metrics, probes := freeAddr(t), freeAddr(t)
@@ -106,16 +105,7 @@ func TestOperatorBinary(t *testing.T) {
 	wait(t, "the operator reconciles: generated JWT Secret", func() error {
 		return c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "bin-jwt"}, &corev1.Secret{})
 	})
-	wait(t, "metrics", func() error {
-		code, body, err := get("http://" + metrics + "/metrics")
-		if err != nil {
-			return err
-		}
-		if code != http.StatusOK || !strings.Contains(body, `controller_runtime_reconcile_total{controller="bookstore"`) {
-			return fmt.Errorf("/metrics: %d, no reconcile counter of the bookstore controller", code)
-		}
-		return nil
-	})
+	checkSecureMetrics(ctx, t, c, cfg, "https://"+metrics+"/metrics")
 
 	cancel()
 	select {
