@@ -79,7 +79,8 @@ func run(ctx context.Context, args []string) error {
 		LeaderElectionReleaseOnCancel: true,
 		// The informers hold every Secret, ConfigMap, Service, Deployment, ...
 		// the operator may read; managedFields are not needed in memory.
-		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		// Secrets: only those the operator created (controller.SecretCacheOptions).
+		Cache: cache.Options{DefaultTransform: cache.TransformStripManagedFields(), ByObject: controller.SecretCacheOptions()},
 	}
 	if *watchNS != "" {
 		opts.Cache.DefaultNamespaces = map[string]cache.Config{}
@@ -110,6 +111,7 @@ func run(ctx context.Context, args []string) error {
 	log.Info("Gateway API", "installed", gatewayAPI)
 	r := &controller.BookstoreReconciler{
 		Client:     mgr.GetClient(),
+		APIReader:  mgr.GetAPIReader(),
 		Scheme:     mgr.GetScheme(),
 		Recorder:   mgr.GetEventRecorder("bookstore-operator"),
 		GatewayAPI: gatewayAPI,

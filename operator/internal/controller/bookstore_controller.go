@@ -16,10 +16,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -32,9 +34,12 @@ import (
 // infrastructure, per-version migration Jobs, the services rendered from the
 // Helm charts and an Ingress.
 type BookstoreReconciler struct {
-	Client   client.Client
-	Scheme   *runtime.Scheme
-	Recorder events.EventRecorder
+	Client client.Client
+	// APIReader reads what the cache does not hold: Secrets without
+	// InstanceLabel (user-supplied, see SecretCacheOptions). Client when nil.
+	APIReader client.Reader
+	Scheme    *runtime.Scheme
+	Recorder  events.EventRecorder
 	// GatewayAPI: the cluster serves the Gateway API (GatewayAPIInstalled);
 	// only then are HTTPRoutes and Gateways watched and created.
 	GatewayAPI bool
@@ -52,6 +57,22 @@ type BookstoreReconciler struct {
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;networkpolicies,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// SecretCacheOptions scopes the manager's Secret informer to the Secrets the
+// operator creates (all carry InstanceLabel): user-supplied Secrets are read
+// through APIReader, never cached.
+func SecretCacheOptions() map[client.Object]cache.ByObject {
+	sel, _ := labels.Parse(render.InstanceLabel)
+	return map[client.Object]cache.ByObject{&corev1.Secret{}: {Label: sel}}
+}
+
+// secrets is the reader for Secrets: APIReader, else Client.
+func (r *BookstoreReconciler) secrets() client.Reader {
+	if r.APIReader != nil {
+		return r.APIReader
+	}
+	return r.Client
+}
 
 // ownedKind is a kind the operator creates: watched (Owns), pruned, and
 // covered by the RBAC markers above (TestRBACCoversOwnedKinds).

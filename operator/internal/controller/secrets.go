@@ -74,6 +74,9 @@ func (r *BookstoreReconciler) ensureSecrets(ctx context.Context, b *v1alpha1.Boo
 func (r *BookstoreReconciler) ensureGenerated(ctx context.Context, b *v1alpha1.Bookstore, name string, owned bool, gen func() (map[string][]byte, error)) (*corev1.Secret, bool, error) {
 	s := &corev1.Secret{}
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, s)
+	if apierrors.IsNotFound(err) { // not in the cache: perhaps made by hand, without the label
+		err = r.secrets().Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, s)
+	}
 	if err == nil {
 		return s, false, nil
 	}
@@ -153,7 +156,7 @@ func genAdmin() (map[string][]byte, error) {
 // checkSecret reports "" when Secret name exists with every key, else what is missing.
 func (r *BookstoreReconciler) checkSecret(ctx context.Context, namespace, name string, keys ...string) (string, error) {
 	s := &corev1.Secret{}
-	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, s); err != nil {
+	if err := r.secrets().Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, s); err != nil {
 		if apierrors.IsNotFound(err) {
 			return fmt.Sprintf("Secret %s not found", name), nil
 		}
