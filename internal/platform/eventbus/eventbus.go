@@ -18,6 +18,7 @@ import (
 
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
 	"github.com/bookstore-platform/bookstore/internal/platform/events"
+	"github.com/bookstore-platform/bookstore/internal/platform/kafkaacl"
 )
 
 // Config is what a deployment or a test may tune; the zero value is
@@ -221,7 +222,7 @@ func Builder(spec Spec, c Config) app.Builder {
 
 // RevocationsSuffix names the users-topic consumer of a service (and its
 // consumer group): "<service>.revocations".
-const RevocationsSuffix = ".revocations"
+const RevocationsSuffix = kafkaacl.RevocationsSuffix
 
 // Revoker records a revoked token id until its expiry.
 type Revoker interface {

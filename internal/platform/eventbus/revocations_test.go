@@ -42,8 +42,7 @@ func TestSagaProgressesWhileRevocationsBlocked(t *testing.T) {
 	env := apptest.NewEnv(t)
 	cfg := env.Config(t, "token")
 	cfg.RedisURL = "redis://" + addr + "/0"
-	cfg.Kafka.Brokers = []string{testenv.Kafka(t)}
-	cfg.Kafka.TopicPartitions = 1
+	cfg.Kafka = testenv.KafkaConfig(t, 1)
 	topics := events.TopicsWithPrefix(testenv.Name(t, "rev") + ".")
 	applied := make(chan string, 4)
 	spec := eventbus.Participant(topics, "probe", topics.Payments,

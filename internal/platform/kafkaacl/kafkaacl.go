@@ -21,12 +21,17 @@ const (
 	TopicDeadLetters     = "bookstore.dlq"
 )
 
+// RevocationsSuffix names a service's second consumer group,
+// "<service>.revocations": the users-topic consumer that applies
+// UserLoggedOut apart from the saga (eventbus).
+const RevocationsSuffix = ".revocations"
+
 // Admin is the Kafka super user: the brokers among themselves and the
 // setup that creates the ACLs. No service uses it.
 const Admin = "admin"
 
 // Access is one service's use of the bus. Its Kafka user and its consumer
-// group are named after the service.
+// groups are named after the service (Groups).
 type Access struct {
 	Service  string
 	Produces []string
@@ -45,6 +50,12 @@ func Table() []Access {
 		{Service: "inventory", Produces: []string{TopicInventory, TopicBooks}, Consumes: []string{TopicOrders, TopicUsers}},
 		{Service: "order", Produces: []string{TopicOrders, TopicOrdersCompleted}, Consumes: []string{TopicPayments, TopicInventory, TopicBooks, TopicUsers}},
 	}
+}
+
+// Groups are the consumer groups of a service: the saga's, named after it,
+// and the revocations consumer's.
+func (a Access) Groups() []string {
+	return []string{a.Service, a.Service + RevocationsSuffix}
 }
 
 // Services are the names of the services of Table, in its order.
@@ -66,7 +77,7 @@ type Rule struct {
 }
 
 // Rules are the ACLs of a: write its own topics and the dead letters, read
-// what it consumes and its consumer group, and create the topics it ensures
+// what it consumes and its consumer groups, and create the topics it ensures
 // at start (creating an existing topic does nothing; it allows no write).
 // prefix prefixes every topic and group name (tests; "" in production).
 func Rules(prefix string, a Access) []Rule {
@@ -82,7 +93,7 @@ func Rules(prefix string, a Access) []Rule {
 	principal := "User:" + a.Service
 	return []Rule{
 		{Principal: principal, Operations: []string{"Write", "Describe"}, Topics: p(a.Produces, []string{TopicDeadLetters})},
-		{Principal: principal, Operations: []string{"Read", "Describe"}, Topics: p(a.Consumes), Groups: []string{prefix + a.Service}},
+		{Principal: principal, Operations: []string{"Read", "Describe"}, Topics: p(a.Consumes), Groups: p(a.Groups())},
 		{Principal: principal, Operations: []string{"Create"}, Topics: p([]string{TopicDeadLetters}, a.Produces, a.Consumes)},
 	}
 }

@@ -66,7 +66,7 @@ func TestEachTopicHasOneWriter(t *testing.T) {
 
 func TestRuleArgs(t *testing.T) {
 	r := kafkaacl.Rules("", kafkaacl.Table()[1])[1] // token: read what it consumes
-	want := "--add --allow-principal User:token --operation Read --operation Describe --topic bookstore.orders --topic bookstore.users --group token"
+	want := "--add --allow-principal User:token --operation Read --operation Describe --topic bookstore.orders --topic bookstore.users --group token --group token.revocations"
 	if r.String() != want {
 		t.Fatalf("args %q, want %q", r.String(), want)
 	}
