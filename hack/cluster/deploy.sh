@@ -47,7 +47,7 @@ log "applying $SAMPLE and waiting for Ready (the first start initialises Postgre
 kubectl_ apply -f "$SAMPLE" >/dev/null
 if ! kubectl_ wait --for=condition=Ready -f "$SAMPLE" --timeout="${CLUSTER_READY_TIMEOUT:-600s}" >/dev/null; then
   kubectl_ get -f "$SAMPLE" -o yaml | sed -n '/^status:/,$p' >&2
-  kubectl_ get pods -A -o wide >&2
+  diagnose
   die "the sample Bookstore did not become Ready"
 fi
 # the Ingress names a host (no DNS for it here): clients send it as Host

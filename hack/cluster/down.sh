@@ -43,8 +43,14 @@ for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" 2>/dev
 sleep 0.5
 
 # 3. mounts (overlay snapshots, volumes, network namespaces), deepest first
-awk '{print $5}' /proc/self/mountinfo | grep -E "^($CL/|/run/containerd/|/run/netns/cni-|/var/run/netns/cni-|/var/lib/kubelet/)" |
-  sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
+cluster_mounts() {
+  awk '{print $5}' /proc/self/mountinfo | grep -E "^($CL/|/run/containerd/|/run/netns/cni-|/var/run/netns/cni-|/var/lib/kubelet/)" | sort -ru
+}
+for _ in 1 2 3; do # a lazy unmount of a parent can reveal mounts propagated below it
+  [ -z "$(cluster_mounts)" ] && break
+  cluster_mounts | while read -r m; do umount -l "$m" 2>/dev/null; done
+  sleep 0.5
+done
 for n in /run/netns/cni-*; do [ -e "$n" ] && { ip netns delete "$(basename "$n")" 2>/dev/null || rm -f "$n"; }; done
 
 # 4. cgroups the kubelet (kubepods) and containerd (k8s.io) created
@@ -78,7 +84,8 @@ pgrep -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" >/dev/null && lef
 ip link show "$CNI_BRIDGE" >/dev/null 2>&1 && left+=("interface $CNI_BRIDGE")
 ip link show "$NODE_IF" >/dev/null 2>&1 && left+=("interface $NODE_IF")
 iptables-save 2>/dev/null | grep -qE 'KUBE-|CNI-' && left+=("iptables chains KUBE-*/CNI-*")
-grep -qE "$CL/|/run/containerd|/run/netns/cni-|kubelet" /proc/self/mountinfo && left+=("mounts")
+m="$(cluster_mounts)"
+[ -n "$m" ] && left+=("$(echo "$m" | wc -l) mounts (first: $(echo "$m" | head -1))")
 ls /run/netns/cni-* >/dev/null 2>&1 && left+=("network namespaces /run/netns/cni-*")
 for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/*/k8s.io; do [ -d "$c" ] && left+=("cgroup $c"); done
 for d in /var/lib/kubelet /var/log/containers /var/lib/cni /run/containerd "$CL_RUN"; do [ -e "$d" ] && left+=("$d"); done

@@ -27,5 +27,8 @@ set -a
 source "$CL_ENV"
 set +a
 go vet -tags e2e ./e2e/...
-go test -tags e2e -count=1 -p 1 -timeout 30m -v ${E2E_RUN:+-run "$E2E_RUN"} ./e2e/... "$@" 2>&1 | tee "$CACHE/e2e.log"
+if ! go test -tags e2e -count=1 -p 1 -timeout 30m -v ${E2E_RUN:+-run "$E2E_RUN"} ./e2e/... "$@" 2>&1 | tee "$CACHE/e2e.log"; then
+  diagnose
+  exit 1
+fi
 log "tests done in $((SECONDS - t0 - up))s"

@@ -74,3 +74,40 @@ until_ok() {
     sleep 1
   done
 }
+
+# diagnose: what a failed run needs to be explained without the cluster (CI keeps
+# only the output): every pod that is not Ready or has restarted, with its last
+# state, its events and the tail of its current and previous logs; the host's
+# disk, memory and kernel OOM lines; the kubelet's last errors.
+diagnose() {
+  local ns name
+  log "diagnose: pods that are not Ready or have restarted"
+  kubectl_ get pods -A -o wide >&2 || true
+  kubectl_ get pods -A --no-headers -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name,READY:.status.containerStatuses[*].ready,RESTARTS:.status.containerStatuses[*].restartCount,PHASE:.status.phase 2>/dev/null |
+    awk '$5 != "Succeeded" && ($3 ~ /false/ || $4 !~ /^0(,0)*$/) {print $1, $2}' |
+    while read -r ns name; do
+      printf '\n===== %s/%s\n' "$ns" "$name" >&2
+      kubectl_ -n "$ns" describe pod "$name" 2>&1 | sed -n '/^Containers:/,/^Conditions:/p;/^Events:/,$p' | grep -vE '^\s+(Mounts|Environment):' | head -80 >&2 || true
+      printf -- '----- logs --previous (tail 40)\n' >&2
+      kubectl_ -n "$ns" logs "$name" --all-containers --previous --tail=40 >&2 2>&1 || true
+      printf -- '----- logs (tail 40)\n' >&2
+      kubectl_ -n "$ns" logs "$name" --all-containers --tail=40 >&2 2>&1 || true
+    done
+  printf '\n===== events (last 40)\n' >&2
+  kubectl_ get events -A --sort-by=.lastTimestamp 2>/dev/null | tail -40 >&2 || true
+  printf '\n===== host\n' >&2
+  df -h "$ROOT" /tmp /var/lib 2>/dev/null | sort -u >&2 || true
+  free -m >&2 || true
+  uptime >&2 || true
+  dmesg 2>/dev/null | grep -iE 'oom|killed process' | tail -20 >&2 || true
+  printf '\n===== kubelet errors (last 30)\n' >&2
+  grep -E '^E[0-9]{4}' "$CL_LOGS/kubelet.log" 2>/dev/null | tail -30 >&2 || true
+  # last, because CI shows the tail: one line per restarted or unready container
+  printf '\n===== summary: container restarts=N ready last-termination(reason exit) [last log line]\n' >&2
+  kubectl_ get pods -A -o go-template='{{range .items}}{{$p := .}}{{range .status.containerStatuses}}{{if or (not .ready) .restartCount}}{{$p.metadata.namespace}}/{{$p.metadata.name}} {{.name}} restarts={{.restartCount}} ready={{.ready}}{{with .lastState.terminated}} last=({{.reason}} {{.exitCode}}){{end}}{{with .state.waiting}} waiting={{.reason}}{{end}}{{"\n"}}{{end}}{{end}}{{end}}' 2>/dev/null |
+    grep -v 'restarts=0 ready=false.*Completed' | while read -r line; do
+      set -- $line
+      printf '%s [%s]\n' "$line" "$(kubectl_ -n "${1%%/*}" logs "${1#*/}" -c "$2" --previous --tail=1 2>/dev/null | cut -c1-200)" >&2
+    done
+  df -h "$ROOT" | tail -1 >&2 || true
+}
