@@ -79,6 +79,12 @@ func Handler(routes []Route, logger *slog.Logger) http.Handler {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, rt := range routes {
 			if rt.Matches(r.URL.Path) {
+				if err := makeReplayable(r); err != nil {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusBadRequest)
+					_, _ = w.Write([]byte(`{"error":{"code":"bad_request","message":"the request body could not be read"}}`))
+					return
+				}
 				proxies[rt.Service].ServeHTTP(w, r)
 				return
 			}
