@@ -23,6 +23,11 @@ const (
 	// them or the Gateway API CRDs are missing, Unknown while the Gateway's controller reports
 	// no route status (some, like haproxy-ingress v0.16.1, never do). Ready does not wait on it.
 	ConditionRoutesAccepted = "RoutesAccepted"
+	// ConditionJWTKeyRotated reports a JWT key rotation requested with the
+	// bookstore.dev/rotate-jwt-key annotation: False with the phase as reason
+	// while it runs, True once done; absent until one is requested. Ready does
+	// not wait on it.
+	ConditionJWTKeyRotated = "JWTKeyRotated"
 )
 
 // Phase summarizes where a Bookstore is: Pending while a Secret named in the

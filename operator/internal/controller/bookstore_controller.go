@@ -1,7 +1,8 @@
 // Package controller reconciles Bookstore resources into the running system.
 // One file per reconcile step, as CloudNativePG lays out its controller:
 // bookstore_controller.go (the reconciler, its RBAC and watches, the
-// sequence), secrets.go, infrastructure.go, rollout.go, prune.go, status.go,
+// sequence), secrets.go, jwtrotation.go, infrastructure.go, rollout.go,
+// routes.go, prune.go, status.go,
 // and apply.go (server-side apply without writes in steady state).
 package controller
 
@@ -100,7 +101,7 @@ func ownedKinds() []ownedKind {
 // SetupWithManager registers the controller and its watches on every kind it owns.
 func (r *BookstoreReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.Bookstore{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}))
+		For(&v1alpha1.Bookstore{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, rotationRequestChanged())))
 	for _, k := range r.kinds() {
 		b = b.Owns(k.object)
 	}
@@ -122,7 +123,8 @@ type pass struct {
 	b       *v1alpha1.Bookstore
 	desired map[objectKey]bool
 	obs     observed
-	requeue time.Duration // look again after this long (0: only on a change)
+	requeue time.Duration   // look again after this long (0: only on a change)
+	jwtKeys *render.JWTKeys // the operator's JWT keys the pods must run (nil: user-supplied)
 }
 
 // requeueIn asks for another reconcile within d.
@@ -165,10 +167,14 @@ func (r *BookstoreReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 // reconcile runs the steps in order; each step records what it observed in
 // p.obs, from which the status is computed at the end.
 func (r *BookstoreReconciler) reconcile(ctx context.Context, p *pass) (ctrl.Result, error) {
-	// 1. Generated Secrets (created once, never rotated), the managed
-	// infrastructure and the Secrets derived from the credentials.
+	// 1. Generated Secrets (created once, never rotated but the JWT keys on
+	// request), the managed infrastructure and the Secrets derived from the
+	// credentials.
 	creds, err := r.ensureSecrets(ctx, p.b)
 	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.reconcileJWTKeys(ctx, p); err != nil {
 		return ctrl.Result{}, err
 	}
 	for _, obj := range render.Infrastructure(p.b, creds) {

@@ -103,6 +103,9 @@ func TestOperator(t *testing.T) {
 	t.Run("spec env overrides the chart's variables", func(t *testing.T) {
 		testEnvOverride(t, newHarness(t, "envoverride"))
 	})
+	t.Run("jwt key rotation on request", func(t *testing.T) {
+		testJWTRotation(t, newHarness(t, "jwtrotation"))
+	})
 	t.Run("crd validation", func(t *testing.T) {
 		testValidation(t, newHarness(t, "validation"))
 	})

@@ -119,7 +119,7 @@ func TestServiceConfigContract(t *testing.T) {
 
 // loadContainerConfig resolves the pod's one container's environment and
 // Secret volumes the way the kubelet would and loads the service configuration.
-func loadContainerConfig(t *testing.T, svc string, pod corev1.PodSpec, secrets map[string]map[string][]byte) config.Config {
+func loadContainerConfig(t testing.TB, svc string, pod corev1.PodSpec, secrets map[string]map[string][]byte) config.Config {
 	t.Helper()
 	if len(pod.Containers) != 1 {
 		t.Fatalf("%d containers", len(pod.Containers))

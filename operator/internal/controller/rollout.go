@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -56,6 +57,9 @@ func (r *BookstoreReconciler) reconcileService(ctx context.Context, p *pass, svc
 	values, err := render.ServiceValues(b, svc)
 	if err != nil {
 		return err
+	}
+	if p.jwtKeys != nil {
+		p.jwtKeys.AnnotatePods(values, svc)
 	}
 	objs, err := render.Chart(ctx, svc, b.Name, b.Namespace, values)
 	if err != nil {
@@ -109,7 +113,7 @@ func (r *BookstoreReconciler) reconcileService(ctx context.Context, p *pass, svc
 			logf.FromContext(ctx).Info("applied deployment", "deployment", deploy.GetName(), "image", image)
 		}
 	}
-	if err := r.deploymentState(ctx, b.Namespace, image, &st); err != nil {
+	if err := r.deploymentState(ctx, b.Namespace, image, p.obs.rotation.rotating(), &st); err != nil {
 		return err
 	}
 	if m.state != migrationSucceeded && st.message == "" {
@@ -154,7 +158,7 @@ func jobResult(j *batchv1.Job, m *migration) {
 	}
 }
 
-func (r *BookstoreReconciler) deploymentState(ctx context.Context, namespace, image string, st *serviceState) error {
+func (r *BookstoreReconciler) deploymentState(ctx context.Context, namespace, image string, rotating bool, st *serviceState) error {
 	d := &appsv1.Deployment{}
 	if err := r.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: st.name}, d); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -162,13 +166,15 @@ func (r *BookstoreReconciler) deploymentState(ctx context.Context, namespace, im
 		}
 		return fmt.Errorf("get deployment %s: %w", st.name, err)
 	}
-	deploymentResult(d, image, st)
+	deploymentResult(d, image, rotating, st)
 	return nil
 }
 
 // deploymentResult reads a service's state from its Deployment: available
-// only when it runs image and has rolled out.
-func deploymentResult(d *appsv1.Deployment, image string, st *serviceState) {
+// only when it runs image and has rolled out. While a JWT key rotation rolls
+// the services, one that keeps every replica available (maxUnavailable 0)
+// stays available: the rotation waits for the rollouts, Ready does not flap.
+func deploymentResult(d *appsv1.Deployment, image string, rotating bool, st *serviceState) {
 	st.exists = true
 	running := ""
 	for _, c := range d.Spec.Template.Spec.Containers {
@@ -182,4 +188,17 @@ func deploymentResult(d *appsv1.Deployment, image string, st *serviceState) {
 		return
 	}
 	st.available, st.message = deploymentReady(d)
+	if !st.available && rotating && keepsServing(d) {
+		st.available, st.message = true, ""
+	}
+}
+
+// keepsServing: all replicas available and the rollout not stuck.
+func keepsServing(d *appsv1.Deployment) bool {
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
+			return false
+		}
+	}
+	return d.Status.AvailableReplicas >= ptr.Deref(d.Spec.Replicas, 1)
 }

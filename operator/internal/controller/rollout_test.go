@@ -46,19 +46,34 @@ func TestDeploymentResult(t *testing.T) {
 		d.Status = appsv1.DeploymentStatus{UpdatedReplicas: 1, AvailableReplicas: available}
 		return d
 	}
+	rolling := func(available int32, stuck bool) *appsv1.Deployment {
+		d := deploy("bookstore:0.2.0", available)
+		d.Generation, d.Status.ObservedGeneration, d.Status.UpdatedReplicas = 3, 2, 0
+		if stuck {
+			d.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentProgressing, Reason: "ProgressDeadlineExceeded", Message: "too slow"}}
+		}
+		return d
+	}
 	for _, tc := range []struct {
 		name      string
 		d         *appsv1.Deployment
+		rotating  bool
 		available bool
 		msg       string
 	}{
-		{"current and available", deploy("bookstore:0.2.0", 1), true, ""},
-		{"old image", deploy("bookstore:0.1.0", 1), false, "runs bookstore:0.1.0, not bookstore:0.2.0"},
-		{"not available", deploy("bookstore:0.2.0", 0), false, "0 of 1 pods available"},
+		{"current and available", deploy("bookstore:0.2.0", 1), false, true, ""},
+		{"old image", deploy("bookstore:0.1.0", 1), false, false, "runs bookstore:0.1.0, not bookstore:0.2.0"},
+		{"not available", deploy("bookstore:0.2.0", 0), false, false, "0 of 1 pods available"},
+		{"rolling", rolling(1, false), false, false, "rollout in progress"},
+		// a JWT key rotation rolls the services: Ready must not flap
+		{"rolling for a key rotation, all replicas serving", rolling(1, false), true, true, ""},
+		{"rolling for a key rotation, a replica missing", rolling(0, false), true, false, "rollout in progress"},
+		{"rolling for a key rotation, stuck", rolling(1, true), true, false, "rollout in progress"},
+		{"old image during a key rotation", deploy("bookstore:0.1.0", 1), true, false, "runs bookstore:0.1.0, not bookstore:0.2.0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := serviceState{service: "user", name: "demo-user"}
-			deploymentResult(tc.d, "bookstore:0.2.0", &st)
+			deploymentResult(tc.d, "bookstore:0.2.0", tc.rotating, &st)
 			if !st.exists || st.available != tc.available || st.message != tc.msg || st.version != "0.1.0" {
 				t.Errorf("%+v, want available %v message %q", st, tc.available, tc.msg)
 			}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,8 +17,9 @@ import (
 )
 
 // GeneratedLabel marks the Secrets the operator generated once; they are never
-// rotated or pruned by it, and their values never change (a key a newer
-// operator needs, like the Kafka users' passwords, is added).
+// pruned by it and their values never change (a key a newer operator needs,
+// like the Kafka users' passwords, is added), but for the JWT keys, rotated
+// on request (jwtrotation.go).
 const GeneratedLabel = "bookstore.dev/generated"
 
 func randomHex(n int) (string, error) {
@@ -38,20 +37,24 @@ func (r *BookstoreReconciler) ensureSecrets(ctx context.Context, b *v1alpha1.Boo
 		name, what string
 		owned      bool
 		gen        func() (map[string][]byte, error)
+		ann        map[string]string
 	}
 	var want []generated
 	if b.ManagesInfrastructure() {
-		want = append(want, generated{b.GeneratedCredentialsSecretName(), "the infrastructure passwords", b.CredentialsOwned(), genCredentials})
+		want = append(want, generated{b.GeneratedCredentialsSecretName(), "the infrastructure passwords", b.CredentialsOwned(), genCredentials, nil})
 	}
 	if b.GeneratesJWTSecret() {
-		want = append(want, generated{b.GeneratedJWTSecretName(), "an Ed25519 key pair", true, genJWT})
+		// fresh keys: a rotation already requested is done
+		ann := map[string]string{}
+		render.JWTRotation{Handled: b.Annotations[render.RotateJWTKeyAnnotation]}.SetAnnotations(ann)
+		want = append(want, generated{b.GeneratedJWTSecretName(), "an Ed25519 key pair", true, genJWT, ann})
 	}
 	if b.GeneratesAdminSecret() {
-		want = append(want, generated{b.GeneratedAdminSecretName(), "the admin account", true, genAdmin})
+		want = append(want, generated{b.GeneratedAdminSecretName(), "the admin account", true, genAdmin, nil})
 	}
 	var creds *corev1.Secret
 	for _, g := range want {
-		s, created, err := r.ensureGenerated(ctx, b, g.name, g.owned, g.gen)
+		s, created, err := r.ensureGenerated(ctx, b, g.name, g.owned, g.gen, g.ann)
 		if err != nil {
 			return nil, err
 		}
@@ -70,8 +73,9 @@ func (r *BookstoreReconciler) ensureSecrets(ctx context.Context, b *v1alpha1.Boo
 
 // ensureGenerated creates the Secret name with data from gen when it does not
 // exist; an existing Secret is returned untouched (never overwritten or
-// rotated). owned says whether the Bookstore owns it (deleted with it).
-func (r *BookstoreReconciler) ensureGenerated(ctx context.Context, b *v1alpha1.Bookstore, name string, owned bool, gen func() (map[string][]byte, error)) (*corev1.Secret, bool, error) {
+// rotated here). owned says whether the Bookstore owns it (deleted with it);
+// ann are the new Secret's annotations.
+func (r *BookstoreReconciler) ensureGenerated(ctx context.Context, b *v1alpha1.Bookstore, name string, owned bool, gen func() (map[string][]byte, error), ann map[string]string) (*corev1.Secret, bool, error) {
 	s := &corev1.Secret{}
 	err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, s)
 	if apierrors.IsNotFound(err) { // not in the cache: perhaps made by hand, without the label
@@ -97,6 +101,7 @@ func (r *BookstoreReconciler) ensureGenerated(ctx context.Context, b *v1alpha1.B
 				"app.kubernetes.io/managed-by": render.ManagedBy,
 				"app.kubernetes.io/part-of":    "bookstore",
 			},
+			Annotations: ann,
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: data,
@@ -127,22 +132,19 @@ func genCredentials() (map[string][]byte, error) {
 }
 
 func genJWT() (map[string][]byte, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	key, err := newSigningKey()
+	if err != nil {
+		return nil, err
+	}
+	return render.JWTKeys{Signing: key, Verify: []ed25519.PublicKey{key.Public().(ed25519.PublicKey)}}.Data()
+}
+
+func newSigningKey() (ed25519.PrivateKey, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, fmt.Errorf("ed25519 key: %w", err)
 	}
-	privDER, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return nil, fmt.Errorf("marshal private key: %w", err)
-	}
-	pubDER, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return nil, fmt.Errorf("marshal public key: %w", err)
-	}
-	return map[string][]byte{
-		"private.pem": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}),
-		"public.pem":  pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}),
-	}, nil
+	return priv, nil
 }
 
 func genAdmin() (map[string][]byte, error) {

@@ -25,6 +25,7 @@ type observed struct {
 	migrations   []migration
 	services     []serviceState
 	routes       routeState
+	rotation     rotation
 	url          string
 }
 
@@ -138,6 +139,7 @@ func computeStatus(b *v1alpha1.Bookstore, o observed) v1alpha1.BookstoreStatus {
 	}
 
 	setRoutesCondition(&st, gen, o.routes)
+	setRotationCondition(&st, gen, o.rotation)
 	st.ObservedGeneration = gen
 	st.Components = o.components
 	st.URL = o.url
@@ -171,6 +173,9 @@ func (r *BookstoreReconciler) emitTransitions(before, after *v1alpha1.Bookstore)
 		}
 		if old == nil && c.Status == metav1.ConditionFalse {
 			continue // the initial False of everything is no news
+		}
+		if c.Type == v1alpha1.ConditionJWTKeyRotated {
+			continue // each rotation step records its own event (jwtrotation.go)
 		}
 		typ := corev1.EventTypeNormal
 		if good := (c.Status == metav1.ConditionTrue) != (c.Type == v1alpha1.ConditionDegraded); !good {
