@@ -90,7 +90,7 @@ func (r *BookstoreReconciler) reconcileJWTKeys(ctx context.Context, p *pass) err
 		if err != nil {
 			return err
 		}
-		next, nst = keys.AddNext(k), render.JWTRotation{Handled: request, Phase: render.RotationAddingKey}
+		next, nst = keys.AddNext(k), render.JWTRotation{Handled: request, Phase: render.RotationAddingKey, Lifetime: render.TokenLifetime(b)}
 		msg = fmt.Sprintf("key %s joins the verification set; %s signs until every service runs with both", render.KeyID(next.Verify[len(next.Verify)-1]), keys.SigningKID())
 	case render.RotationSwitch:
 		if keys.Next == nil {
@@ -99,13 +99,13 @@ func (r *BookstoreReconciler) reconcileJWTKeys(ctx context.Context, p *pass) err
 		next, nst.Phase = keys.SwitchSigner(), render.RotationSwitchingSigner
 		msg = fmt.Sprintf("every service verifies with the new key: %s signs, the private key of %s is deleted", next.SigningKID(), keys.SigningKID())
 	case render.RotationScheduleRetire:
-		lifetime := render.TokenLifetime(b)
+		lifetime := st.RetireWait(b)
 		// annotations hold whole seconds: round up, never early
 		nst.Phase, nst.RetireAfter = render.RotationRetiringOldKey, now.Add(lifetime).Truncate(time.Second).Add(time.Second)
 		p.requeueIn(nst.RetireAfter.Sub(now))
 		msg = fmt.Sprintf("no pod signs with the old key any more; it verifies until %s (token TTL + leeway: %s)", nst.RetireAfter.Format(time.RFC3339), lifetime)
 	case render.RotationRetire:
-		next, nst.Phase, nst.RetireAfter = keys.RetireOld(), render.RotationRemovingOldKey, time.Time{}
+		next, nst.Phase, nst.RetireAfter, nst.Lifetime = keys.RetireOld(), render.RotationRemovingOldKey, time.Time{}, 0
 		msg = fmt.Sprintf("the old key's last token expired: only %s verifies", next.SigningKID())
 	case render.RotationFinish:
 		nst.Phase = render.RotationIdle

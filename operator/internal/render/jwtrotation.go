@@ -20,6 +20,9 @@ const (
 	RotationPhaseAnnotation = "bookstore.dev/jwt-rotation-phase"
 	// RotationRetireAfterAnnotation: RFC 3339 time from which the old key may go.
 	RotationRetireAfterAnnotation = "bookstore.dev/jwt-rotation-retire-after"
+	// RotationLifetimeAnnotation: the token lifetime when the rotation started
+	// (a TTL lowered during it must not cut the old tokens short).
+	RotationLifetimeAnnotation = "bookstore.dev/jwt-rotation-token-lifetime"
 )
 
 // RotationPhase is where a rotation is; each is also the reason of the
@@ -47,7 +50,14 @@ const (
 type JWTRotation struct {
 	Handled     string
 	Phase       RotationPhase
-	RetireAfter time.Time // zero but in RotationRetiringOldKey
+	RetireAfter time.Time     // zero but in RotationRetiringOldKey
+	Lifetime    time.Duration // TokenLifetime when the rotation started
+}
+
+// RetireWait is how long the old key must still verify once nobody signs
+// with it: the longer of the token lifetime now and at the start.
+func (r JWTRotation) RetireWait(b *v1alpha1.Bookstore) time.Duration {
+	return max(TokenLifetime(b), r.Lifetime)
 }
 
 // RotationFromAnnotations reads the rotation state of the JWT Secret. An
@@ -61,6 +71,9 @@ func RotationFromAnnotations(ann map[string]string) (JWTRotation, error) {
 	}
 	if v := ann[RotationRetireAfterAnnotation]; v != "" {
 		r.RetireAfter, _ = time.Parse(time.RFC3339, v)
+	}
+	if v := ann[RotationLifetimeAnnotation]; v != "" {
+		r.Lifetime, _ = time.ParseDuration(v) // unreadable: the lifetime now counts
 	}
 	return r, nil
 }
@@ -81,6 +94,11 @@ func (r JWTRotation) SetAnnotations(ann map[string]string) {
 		retire = r.RetireAfter.UTC().Format(time.RFC3339)
 	}
 	set(RotationRetireAfterAnnotation, retire)
+	lifetime := ""
+	if r.Lifetime > 0 {
+		lifetime = r.Lifetime.String()
+	}
+	set(RotationLifetimeAnnotation, lifetime)
 }
 
 // RotationStep is what a reconcile does about the JWT keys.

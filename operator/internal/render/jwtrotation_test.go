@@ -52,7 +52,7 @@ func TestRotationAnnotations(t *testing.T) {
 		{},
 		{Handled: "r1"},
 		{Handled: "r1", Phase: render.RotationAddingKey},
-		{Handled: "2026-12-01", Phase: render.RotationRetiringOldKey, RetireAfter: at},
+		{Handled: "2026-12-01", Phase: render.RotationRetiringOldKey, RetireAfter: at, Lifetime: 15*time.Minute + 5*time.Second},
 	} {
 		ann := map[string]string{"other": "kept", render.RotationRetireAfterAnnotation: "stale"}
 		st.SetAnnotations(ann)
@@ -86,6 +86,10 @@ func TestTokenLifetime(t *testing.T) {
 	} {
 		if got := render.TokenLifetime(tc.b); got != tc.want {
 			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+		// a TTL lowered during a rotation does not shorten the wait
+		if got := (render.JWTRotation{Lifetime: time.Hour}).RetireWait(tc.b); got != max(time.Hour, tc.want) {
+			t.Errorf("%s: retire wait %s after a rotation started with 1h", tc.name, got)
 		}
 	}
 }
