@@ -377,7 +377,9 @@ type GatewayParentRef struct {
 // AuthSpec references the secrets of the authentication setup.
 type AuthSpec struct {
 	// JWTSecretName of a Secret with the Ed25519 key pair as PEM under
-	// private.pem and public.pem. Generated (once, never rotated) when empty.
+	// private.pem and public.pem. Generated when empty, and then rotated on
+	// request (annotation bookstore.dev/rotate-jwt-key); a Secret named here
+	// is the user's and never rotated by the operator.
 	// +optional
 	JWTSecretName string `json:"jwtSecretName,omitempty"`
 	// AdminSecretName of a Secret with the admin account under email and
@@ -405,7 +407,8 @@ type BookstoreStatus struct {
 	// ObservedGeneration is the generation the status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// Conditions: Ready, InfrastructureReady, MigrationsSucceeded, ServicesAvailable, Degraded.
+	// Conditions: Ready, InfrastructureReady, MigrationsSucceeded, ServicesAvailable, Degraded,
+	// RoutesAccepted, JWTKeyRotated.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
