@@ -21,6 +21,7 @@ func TestBookstoreOnTheCluster(t *testing.T) {
 		{"seed walkthrough through the operator's Gateway and HTTPRoutes", testHTTPRouteWalkthrough},
 		{"scale a service through the spec", testScaleThroughSpec},
 		{"version bump under traffic: zero failed requests", testVersionBump},
+		{"rotate the JWT signing key: valid tokens keep working, logins switch kid", testJWTKeyRotation},
 		{"delete a service, the Kafka and the PostgreSQL pod under traffic", testPodDeletions},
 		{"the HPA scales the order service on CPU (metrics-server)", testHPAScalesOnCPU},
 		{"delete the Bookstore: owned objects collected, PVCs as reclaimPolicy says", testDeleteCollectsEverything},
