@@ -106,6 +106,9 @@ func TestOperator(t *testing.T) {
 	t.Run("jwt key rotation on request", func(t *testing.T) {
 		testJWTRotation(t, newHarness(t, "jwtrotation"))
 	})
+	t.Run("credentials of an older operator completed", func(t *testing.T) {
+		testCredentialsCompleted(t, newHarness(t, "olderoperator"))
+	})
 	t.Run("crd validation", func(t *testing.T) {
 		testValidation(t, newHarness(t, "validation"))
 	})

@@ -180,6 +180,7 @@ func (r *BookstoreReconciler) completeCredentials(ctx context.Context, b *v1alph
 	if err != nil {
 		return nil, err
 	}
+	orig := s.DeepCopy()
 	var added []string
 	for _, k := range render.CredentialKeys() {
 		if _, ok := s.Data[k]; !ok {
@@ -193,7 +194,12 @@ func (r *BookstoreReconciler) completeCredentials(ctx context.Context, b *v1alph
 	if len(added) == 0 {
 		return s, nil
 	}
-	if err := r.Client.Update(ctx, s, client.FieldOwner(FieldOwner)); err != nil {
+	// a patch (the operator's RBAC has no update), refused if the Secret changed meanwhile
+	patch := client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})
+	if err := r.Client.Patch(ctx, s, patch, client.FieldOwner(FieldOwner)); err != nil {
+		if apierrors.IsConflict(err) {
+			return nil, retryError{reason: "Secret " + s.Name + " changed meanwhile"}
+		}
 		return nil, fmt.Errorf("add %v to secret %s: %w", added, s.Name, err)
 	}
 	r.Recorder.Eventf(b, nil, corev1.EventTypeNormal, "SecretCompleted", "Generate", "added %d new keys to Secret %s", len(added), s.Name)
