@@ -56,22 +56,16 @@ func (r *BookstoreReconciler) reconcileJWTKeys(ctx context.Context, p *pass) err
 		}
 		return nil
 	}
-	name := b.GeneratedJWTSecretName()
-	s := &corev1.Secret{}
-	err := r.Client.Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, s)
-	if apierrors.IsNotFound(err) { // made by hand without the label: not cached
-		err = r.secrets().Get(ctx, client.ObjectKey{Namespace: b.Namespace, Name: name}, s)
-	}
+	s, keys, st, err := r.readJWTKeys(ctx, b, r.Client)
 	if err != nil {
-		return fmt.Errorf("get secret %s: %w", name, err)
+		return err
 	}
-	keys, err := render.ParseJWTKeys(s.Data)
-	if err != nil {
-		return fmt.Errorf("secret %s: %w", name, err)
-	}
-	st, err := render.RotationFromAnnotations(s.Annotations)
-	if err != nil {
-		return fmt.Errorf("secret %s: %w", name, err)
+	if st.Phase != render.RotationIdle || (request != "" && request != st.Handled) {
+		// during a rotation the cache may lag behind the last step's patch:
+		// the pods must get the annotation of the keys as they are
+		if s, keys, st, err = r.readJWTKeys(ctx, b, r.secrets()); err != nil {
+			return err
+		}
 	}
 	waiting, err := r.notRolledOut(ctx, b, keys)
 	if err != nil {
@@ -94,7 +88,7 @@ func (r *BookstoreReconciler) reconcileJWTKeys(ctx context.Context, p *pass) err
 		msg = fmt.Sprintf("key %s joins the verification set; %s signs until every service runs with both", render.KeyID(next.Verify[len(next.Verify)-1]), keys.SigningKID())
 	case render.RotationSwitch:
 		if keys.Next == nil {
-			return fmt.Errorf("secret %s: phase %s without %s", name, st.Phase, render.JWTNextKey)
+			return fmt.Errorf("secret %s: phase %s without %s", s.Name, st.Phase, render.JWTNextKey)
 		}
 		next, nst.Phase = keys.SwitchSigner(), render.RotationSwitchingSigner
 		msg = fmt.Sprintf("every service verifies with the new key: %s signs, the private key of %s is deleted", next.SigningKID(), keys.SigningKID())
@@ -127,6 +121,30 @@ func (r *BookstoreReconciler) reconcileJWTKeys(ctx context.Context, p *pass) err
 	p.jwtKeys = &next
 	p.obs.rotation = rotation{request: request, state: nst, signing: next.SigningKID(), verify: next.VerifyKIDs(), waiting: waiting}
 	return nil
+}
+
+// readJWTKeys reads the generated JWT Secret through reader (the cache, or
+// the API server), falling back to the API server for a Secret made by hand
+// without InstanceLabel (never cached).
+func (r *BookstoreReconciler) readJWTKeys(ctx context.Context, b *v1alpha1.Bookstore, reader client.Reader) (*corev1.Secret, render.JWTKeys, render.JWTRotation, error) {
+	key := client.ObjectKey{Namespace: b.Namespace, Name: b.GeneratedJWTSecretName()}
+	s := &corev1.Secret{}
+	err := reader.Get(ctx, key, s)
+	if apierrors.IsNotFound(err) {
+		err = r.secrets().Get(ctx, key, s)
+	}
+	if err != nil {
+		return nil, render.JWTKeys{}, render.JWTRotation{}, fmt.Errorf("get secret %s: %w", key.Name, err)
+	}
+	keys, err := render.ParseJWTKeys(s.Data)
+	if err != nil {
+		return nil, render.JWTKeys{}, render.JWTRotation{}, fmt.Errorf("secret %s: %w", key.Name, err)
+	}
+	st, err := render.RotationFromAnnotations(s.Annotations)
+	if err != nil {
+		return nil, render.JWTKeys{}, render.JWTRotation{}, fmt.Errorf("secret %s: %w", key.Name, err)
+	}
+	return s, keys, st, nil
 }
 
 // writeJWTKeys updates the JWT Secret with keys and rotation state in one
