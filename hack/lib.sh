@@ -1,5 +1,5 @@
 # Shared helpers for hack/*.sh. Source it; it sets ROOT, CACHE and the pinned versions.
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)" # physical: mountinfo and the kubelet name resolved paths
 CACHE="$ROOT/.cache"
 # shellcheck source=versions.env
 source "$ROOT/hack/versions.env"
