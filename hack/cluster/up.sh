@@ -13,12 +13,22 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 source "$ROOT/hack/cluster/lib.sh"
 version="${BOOKSTORE_VERSION:-$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\} *$/\1/p' "$ROOT/charts/bookstore/Chart.yaml")}"
 t0=$SECONDS
-phase() { log "[$((SECONDS - t0))s] $*"; }
+phase() { log "[$((SECONDS - t0))s] $* (disk: $(free_gb)G free)"; }
+# free_gb: GiB free for unprivileged writers (what PostgreSQL, Redis and Kafka
+# in the pods get) on the filesystem of .cache/cluster.
+free_gb() { mkdir -p "$CL"; df -P -BG "$CL" | awk 'NR == 2 {sub("G", "", $4); print $4}'; }
 
 phase "binaries"
 bash "$ROOT/hack/cluster/build.sh"
 phase "images"
 bash "$ROOT/hack/cluster/images.sh" build
+# The node needs room for the images in containerd (content and unpacked
+# snapshots, about 3 GiB) and the pods' data; a full disk shows up much later,
+# as PostgreSQL and Redis crashing on writes, so say it here.
+if [ "$(free_gb)" -lt "${CLUSTER_MIN_FREE_GB:-5}" ]; then
+  du -sh "$CACHE"/* "$(go env GOCACHE)" 2>/dev/null | sort -h | tail -8 >&2
+  die "only $(free_gb) GiB free on $(df -P "$CL" | awk 'NR == 2 {print $6}') (the node needs ${CLUSTER_MIN_FREE_GB:-5}; CLUSTER_MIN_FREE_GB overrides)"
+fi
 phase "node"
 bash "$ROOT/hack/cluster/node-up.sh"
 {
