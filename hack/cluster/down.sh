@@ -43,8 +43,12 @@ for p in $(pgrep -f "containerd-shim-runc-v2 .*-address $CONTAINERD_SOCK" 2>/dev
 sleep 0.5
 
 # 3. mounts (overlay snapshots, volumes, network namespaces), deepest first
+# CLUSTER_STALE=1 (hack/cluster/up.sh, when no cluster process is alive): also
+# the mounts of a cluster of another clone that was killed without cluster-down.
+mine="$CL/"
+[ "${CLUSTER_STALE:-}" = 1 ] && mine="/.*/\.cache/cluster/run/"
 cluster_mounts() {
-  awk '{print $5}' /proc/self/mountinfo | grep -E "^($CL/|/run/containerd/|/run/netns/cni-|/var/run/netns/cni-|/var/lib/kubelet/)" | sort -ru
+  awk '{print $5}' /proc/self/mountinfo | grep -E "^($mine|/run/containerd/|/run/netns/cni-|/var/run/netns/cni-|/var/lib/kubelet/)" | sort -ru
 }
 for _ in 1 2 3; do # a lazy unmount of a parent can reveal mounts propagated below it
   [ -z "$(cluster_mounts)" ] && break

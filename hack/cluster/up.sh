@@ -18,6 +18,20 @@ phase() { log "[$((SECONDS - t0))s] $* (disk: $(free_gb)G free)"; }
 # in the pods get) on the filesystem of .cache/cluster.
 free_gb() { mkdir -p "$CL"; df -P -BG "$CL" | awk 'NR == 2 {sub("G", "", $4); print $4}'; }
 
+# A cluster stopped without cluster-down (killed with its session, say) leaves
+# mounts, interfaces, iptables chains, network namespaces and cgroups behind,
+# and the next cluster's pods inherit them; a cluster still running (from this
+# clone or another) owns the node's addresses, so a second one is refused.
+if ! alive kube-apiserver && ! alive kubelet; then
+  if others="$(pgrep -af '/\.cache/k8s/[^ ]+/(etcd|kube-apiserver|kubelet|kube-proxy) |containerd --config /[^ ]*/\.cache/cluster/run/')"; then
+    die "another local cluster is running (make cluster-down in its clone first): $(echo "$others" | head -2 | cut -c1-160)"
+  fi
+  if ip link show "$NODE_IF" >/dev/null 2>&1 || ip link show "$CNI_BRIDGE" >/dev/null 2>&1 || ls /run/netns/cni-* >/dev/null 2>&1 ||
+    grep -qE ' /[^ ]*/\.cache/cluster/run/| /var/lib/kubelet/' /proc/self/mountinfo || ls -d /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods >/dev/null 2>&1 || [ -d "$CL_RUN" ]; then
+    log "a cluster stopped without cluster-down left state behind: cleaning it up first"
+    CLUSTER_STALE=1 bash "$ROOT/hack/cluster/down.sh" >&2 || die "could not clean up the stopped cluster's state (see above)"
+  fi
+fi
 phase "binaries"
 bash "$ROOT/hack/cluster/build.sh"
 phase "images"
