@@ -44,7 +44,7 @@ func testJWTRotation(t *testing.T, h *harness) {
 	if got := h.cond(b.Name, v1alpha1.ConditionJWTKeyRotated); got != "absent" {
 		t.Errorf("JWTKeyRotated before any request: %s", got)
 	}
-	readySince := meta.FindStatusCondition(h.bookstore(b.Name).Status.Conditions, v1alpha1.ConditionReady).LastTransitionTime
+	readySince := r.settled()
 
 	// Phase 1: the new public key joins every service's set; the old key signs.
 	r.request("r1")
@@ -133,6 +133,6 @@ func testJWTRotation(t *testing.T, h *harness) {
 		t.Error("r2 was handled twice")
 	}
 	if c := meta.FindStatusCondition(h.bookstore(b.Name).Status.Conditions, v1alpha1.ConditionReady); c.Status != metav1.ConditionTrue || !c.LastTransitionTime.Equal(&readySince) {
-		t.Errorf("Ready %s since %s, want True since %s: it flapped during the rotations", c.Status, c.LastTransitionTime, readySince)
+		t.Errorf("Ready %s since %s, want True since %s: it flapped during the rotations (%v)", c.Status, c.LastTransitionTime, readySince, r.events("Ready=False"))
 	}
 }

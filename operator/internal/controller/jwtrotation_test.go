@@ -11,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -184,4 +185,42 @@ func (h rotationHarness) conditionMessage() string {
 		return ""
 	}
 	return c.Message
+}
+
+// events lists the notes of the Bookstore's Events that mention what, with their time.
+func (h rotationHarness) events(what string) []string {
+	var l eventsv1.EventList
+	if err := h.c.List(h.ctx, &l, client.InNamespace(h.ns)); err != nil {
+		return []string{err.Error()}
+	}
+	var out []string
+	for _, e := range l.Items {
+		if e.Regarding.Name == h.name && strings.Contains(e.Note, what) {
+			out = append(out, e.EventTime.Format(time.RFC3339Nano)+" "+e.Reason+": "+e.Note)
+		}
+	}
+	return out
+}
+
+// settled returns the lastTransitionTime of Ready once it has held for 2 s
+// with every Deployment rolled out (after bringUp: bring-up may still roll
+// one when it returns): from then on, Ready must not change.
+func (h rotationHarness) settled() metav1.Time {
+	h.t.Helper()
+	for range 5 {
+		for _, svc := range render.Services() {
+			if d := h.deployment(svc); d.Status.ObservedGeneration != d.Generation {
+				h.markDeploymentReady(d.Name)
+			}
+		}
+		h.waitCond(h.name, v1alpha1.ConditionReady, "True")
+		since := meta.FindStatusCondition(h.bookstore(h.name).Status.Conditions, v1alpha1.ConditionReady).LastTransitionTime
+		time.Sleep(2 * time.Second)
+		if c := meta.FindStatusCondition(h.bookstore(h.name).Status.Conditions, v1alpha1.ConditionReady); c.Status == metav1.ConditionTrue && c.LastTransitionTime.Equal(&since) {
+			return since
+		}
+		h.t.Logf("Ready changed while settling: %v", h.events("Ready="))
+	}
+	h.t.Fatal("Ready does not settle before the rotation")
+	return metav1.Time{}
 }
