@@ -23,7 +23,8 @@ free_gb() { mkdir -p "$CL"; df -P -BG "$CL" | awk 'NR == 2 {sub("G", "", $4); pr
 # and the next cluster's pods inherit them; a cluster still running (from this
 # clone or another) owns the node's addresses, so a second one is refused.
 if ! alive kube-apiserver && ! alive kubelet; then
-  if others="$(pgrep -af '/\.cache/k8s/[^ ]+/(etcd|kube-apiserver|kubelet|kube-proxy) |containerd --config /[^ ]*/\.cache/cluster/run/')"; then
+  # (envtest's etcd and kube-apiserver of make test are not: they bind 127.0.0.1)
+  if others="$(pgrep -af "/\.cache/k8s/[^ ]+/(kubelet|kube-proxy) |containerd --config /[^ ]*/\.cache/cluster/run/|/\.cache/k8s/[^ ]+/etcd .*http://${NODE_IP//./\\.}:2379")"; then
     die "another local cluster is running (make cluster-down in its clone first): $(echo "$others" | head -2 | cut -c1-160)"
   fi
   if ip link show "$NODE_IF" >/dev/null 2>&1 || ip link show "$CNI_BRIDGE" >/dev/null 2>&1 || ls /run/netns/cni-* >/dev/null 2>&1 ||
