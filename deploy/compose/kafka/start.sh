@@ -42,19 +42,32 @@ trap 'kill -TERM "$broker" 2>/dev/null' TERM INT
 acls() {
   # a small heap: the tool runs next to the broker, inside the pod's memory limit
   export KAFKA_HEAP_OPTS="-Xms32m -Xmx128m"
-  until "$home/bin/kafka-acls.sh" --bootstrap-server "$local_broker" --command-config "$run/admin.properties" --list --topic bookstore.users >/dev/null 2>&1; do
+  n=0
+  until "$home/bin/kafka-acls.sh" --bootstrap-server "$local_broker" --command-config "$run/admin.properties" --list --topic bookstore.users >"$run/acls.out" 2>&1; do
     kill -0 "$broker" 2>/dev/null || return 1
+    n=$((n + 1))
+    # the broker is still starting; say why every 10th try
+    [ $((n % 10)) -ne 0 ] || echo "bookstore: the broker does not answer the admin user yet: $(tail -n 1 "$run/acls.out")"
     sleep 2
   done
-  while read -r rule; do
-    # shellcheck disable=SC2086 # a rule is a list of plain words
-    n=0
-    until "$home/bin/kafka-acls.sh" --bootstrap-server "$local_broker" --command-config "$run/admin.properties" $rule >/dev/null; do
-      n=$((n + 1)); [ "$n" -lt 5 ] || return 1; sleep 2
-    done
-  done <"$conf/acls"
+  # The ACLs live in the cluster metadata on this volume: a restart whose
+  # volume already holds this exact set skips the adds (one tool run each).
+  want=$(cksum <"$conf/acls")
+  if [ "$(cat "$data/acls.applied" 2>/dev/null)" != "$want" ]; then
+    while read -r rule; do
+      n=0
+      # shellcheck disable=SC2086 # a rule is a list of plain words
+      until "$home/bin/kafka-acls.sh" --bootstrap-server "$local_broker" --command-config "$run/admin.properties" $rule >"$run/acls.out" 2>&1; do
+        n=$((n + 1))
+        [ "$n" -lt 5 ] || { echo "bookstore: kafka-acls.sh $rule failed: $(tail -n 3 "$run/acls.out")"; return 1; }
+        sleep 2
+      done
+    done <"$conf/acls"
+    echo "$want" >"$data/acls.applied"
+    echo "bookstore: ACLs added"
+  fi
   touch "$run/ready"
-  echo "bookstore: ACLs added, node ready"
+  echo "bookstore: ACLs in place, node ready"
 }
 acls &
 rc=0

@@ -115,7 +115,7 @@ func TestKafkaStartScript(t *testing.T) {
 	began := time.Now()
 	waitLog(t, cmd, log.Name(), "Kafka Server started", 2*time.Minute)
 	t.Logf("serving after %s", time.Since(began).Round(time.Millisecond))
-	waitLog(t, cmd, log.Name(), "ACLs added, node ready", 4*time.Minute)
+	waitLog(t, cmd, log.Name(), "ACLs in place, node ready", 4*time.Minute)
 	t.Logf("ready (ACLs added) after %s", time.Since(began).Round(time.Millisecond))
 	if _, err := os.Stat(filepath.Join(dir, "run", "ready")); err != nil {
 		t.Fatalf("no readiness mark after the ACLs: %v", err)
@@ -125,8 +125,10 @@ func TestKafkaStartScript(t *testing.T) {
 	stopKafka(cmd)
 
 	// A restart on the same volume: the storage is formatted already and must
-	// stay as it is; the script goes on to start the broker (a stand-in here,
-	// to spare a second JVM broker).
+	// stay as it is; the script goes on to start the broker and, since the
+	// volume holds this ACL set already, only waits for the broker to answer
+	// (stand-ins for the broker and kafka-acls.sh here, which log their
+	// arguments, to spare a second JVM broker).
 	fake := filepath.Join(dir, "opt-kafka-restart")
 	if err := os.MkdirAll(filepath.Join(fake, "bin"), 0o755); err != nil {
 		t.Fatal(err)
@@ -134,12 +136,25 @@ func TestKafkaStartScript(t *testing.T) {
 	if err := os.Symlink(filepath.Join(home, "bin", "kafka-storage.sh"), filepath.Join(fake, "bin", "kafka-storage.sh")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(fake, "bin", "kafka-server-start.sh"), []byte("#!/bin/sh\necho broker started with \"$@\"\n"), 0o755); err != nil {
-		t.Fatal(err)
+	for name, body := range map[string]string{
+		"kafka-server-start.sh": "#!/bin/sh\necho broker started with \"$@\"\nsleep 30\n",
+		"kafka-acls.sh":         "#!/bin/sh\necho \"$*\" >>'" + filepath.Join(fake, "calls") + "'\n",
+	} {
+		if err := os.WriteFile(filepath.Join(fake, "bin", name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cmd, log = run(fake)
 	waitLog(t, cmd, log.Name(), "broker started with "+filepath.Join(dir, "run", "server.properties"), time.Minute)
+	waitLog(t, cmd, log.Name(), "ACLs in place, node ready", time.Minute)
 	checkFormatted(t, dir, b)
+	calls, _ := os.ReadFile(filepath.Join(fake, "calls"))
+	if lines := strings.Split(strings.TrimSpace(string(calls)), "\n"); len(lines) != 1 || !strings.Contains(lines[0], "--list") {
+		t.Errorf("the restart ran kafka-acls.sh %q, want only the --list that waits for the broker (the volume holds this ACL set)", lines)
+	}
+	if out, _ := os.ReadFile(log.Name()); strings.Contains(string(out), "ACLs added") {
+		t.Errorf("the restart added the ACLs again: %s", out)
+	}
 }
 
 func checkFormatted(t *testing.T, dir string, b *v1alpha1.Bookstore) {
