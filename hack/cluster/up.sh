@@ -30,7 +30,7 @@ if ! alive kube-apiserver && ! alive kubelet; then
   if ip link show "$NODE_IF" >/dev/null 2>&1 || ip link show "$CNI_BRIDGE" >/dev/null 2>&1 || ls /run/netns/cni-* >/dev/null 2>&1 ||
     grep -qE ' /[^ ]*/\.cache/cluster/run/| /var/lib/kubelet/' /proc/self/mountinfo || ls -d /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods >/dev/null 2>&1 || [ -d "$CL_RUN" ]; then
     log "a cluster stopped without cluster-down left state behind: cleaning it up first"
-    CLUSTER_STALE=1 bash "$ROOT/hack/cluster/down.sh" >&2 || die "could not clean up the stopped cluster's state (see above)"
+    CLUSTER_STALE=1 bash "$ROOT/hack/cluster/down.sh" >&2 || log "WARNING: some of it could not be removed (see above); starting anyway"
   fi
 fi
 phase "binaries"
