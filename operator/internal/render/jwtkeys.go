@@ -3,13 +3,12 @@ package render
 import (
 	"bytes"
 	"crypto/ed25519"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/bookstore-platform/bookstore/internal/platform/auth"
 )
 
 // Keys of the JWT Secret (<name>-jwt, or the user's spec.auth.jwtSecretName).
@@ -37,12 +36,9 @@ type JWTKeys struct {
 	Next    ed25519.PrivateKey // nil but during the first phase of a rotation
 }
 
-// KeyID is the kid of a public key, as the auth package derives it: the
-// first 16 bytes of its SHA-256, base64url (TestKeyIDMatchesAuth).
-func KeyID(pub ed25519.PublicKey) string {
-	sum := sha256.Sum256(pub)
-	return base64.RawURLEncoding.EncodeToString(sum[:16])
-}
+// KeyID is the kid of a public key: the auth package's, so the operator and
+// every service derive the same one.
+func KeyID(pub ed25519.PublicKey) string { return auth.KeyID(pub) }
 
 // SigningKID is the kid of the signing key.
 func (k JWTKeys) SigningKID() string { return KeyID(k.Signing.Public().(ed25519.PublicKey)) }
@@ -88,50 +84,18 @@ func (k JWTKeys) RetireOld() JWTKeys {
 func ParseJWTKeys(data map[string][]byte) (JWTKeys, error) {
 	var k JWTKeys
 	var err error
-	if k.Signing, err = parsePrivate(data[JWTPrivateKey]); err != nil {
+	if k.Signing, err = auth.ParsePrivateKeyPEM(data[JWTPrivateKey]); err != nil {
 		return JWTKeys{}, fmt.Errorf("%s: %w", JWTPrivateKey, err)
 	}
-	rest := data[JWTPublicKeys]
-	for {
-		var block *pem.Block
-		if block, rest = pem.Decode(rest); block == nil {
-			break
-		}
-		pub, err := x509.ParsePKIXPublicKey(block.Bytes)
-		if err != nil {
-			return JWTKeys{}, fmt.Errorf("%s: %w", JWTPublicKeys, err)
-		}
-		ed, ok := pub.(ed25519.PublicKey)
-		if !ok {
-			return JWTKeys{}, fmt.Errorf("%s: %T is not an Ed25519 key", JWTPublicKeys, pub)
-		}
-		k.Verify = append(k.Verify, ed)
-	}
-	if len(k.Verify) == 0 {
-		return JWTKeys{}, fmt.Errorf("%s: no PEM block", JWTPublicKeys)
+	if k.Verify, err = auth.ParsePublicKeysPEM(data[JWTPublicKeys]); err != nil {
+		return JWTKeys{}, fmt.Errorf("%s: %w", JWTPublicKeys, err)
 	}
 	if next, ok := data[JWTNextKey]; ok {
-		if k.Next, err = parsePrivate(next); err != nil {
+		if k.Next, err = auth.ParsePrivateKeyPEM(next); err != nil {
 			return JWTKeys{}, fmt.Errorf("%s: %w", JWTNextKey, err)
 		}
 	}
 	return k, nil
-}
-
-func parsePrivate(b []byte) (ed25519.PrivateKey, error) {
-	block, _ := pem.Decode(b)
-	if block == nil {
-		return nil, errors.New("no PEM block")
-	}
-	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("parse: %w", err)
-	}
-	ed, ok := key.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%T is not an Ed25519 key", key)
-	}
-	return ed, nil
 }
 
 // Data is the JWT Secret's data for k.
