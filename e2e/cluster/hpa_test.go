@@ -16,7 +16,8 @@ import (
 // 75% of its 50m CPU request). With metrics-server on the node
 // (hack/cluster/metrics-server.sh) the HPA the operator made reads the pods'
 // CPU (ScalingActive), and a burst of reads of /api/orders through the entry
-// point makes it add pods; the operator leaves that count alone.
+// point makes it add pods; the operator leaves that count alone. Once the
+// burst is over the HPA removes pods again, and no request fails meanwhile.
 func testHPAScalesOnCPU(t *testing.T) {
 	hpa, dep := bookstore+"-order", bookstore+"-order"
 	if _, err := kubectlErr(t, "get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes"); err != nil {
@@ -57,7 +58,30 @@ func testHPAScalesOnCPU(t *testing.T) {
 	// The operator does not own spec.replicas with autoscaling: the reconciles the
 	// Deployment's scale-up triggered (the operator watches it) keep the HPA's count.
 	time.Sleep(10 * time.Second)
-	if n := replicas(); n <= start {
-		t.Errorf("%s back at %d replicas right after the scale-up: something other than the HPA sets the count", dep, n)
+	peak := replicas()
+	if peak <= start {
+		t.Errorf("%s back at %d replicas right after the scale-up: something other than the HPA sets the count", dep, peak)
+	}
+
+	// Scale-in under a light stream of orders and reads: the HPA removes pods
+	// once the CPU is low (the local cluster's controller manager waits 30 s,
+	// --horizontal-pod-autoscaler-downscale-stabilization, instead of 5 min),
+	// and the pods it removes drain without failing a request.
+	tr := startTraffic(t, a, a.admin(t), 300*time.Millisecond)
+	eventually(t, "the HPA scaling "+dep+" in below "+strconv.Itoa(peak)+" once idle", 4*time.Minute, func() bool {
+		return replicas() < peak
+	})
+	ready := func() bool {
+		out := kubectl(t, "-n", namespace, "get", "deployment", dep, "-o", "jsonpath={.spec.replicas} {.status.replicas}")
+		f := strings.Fields(out)
+		return len(f) == 2 && f[0] == f[1]
+	}
+	eventually(t, dep+" down to its new count (old pods gone)", 2*time.Minute, ready)
+	time.Sleep(5 * time.Second)
+	failed, placed, reads := tr.stop()
+	t.Logf("%s: %d → %d replicas after the load; during the scale-in %d orders placed, %d reads, %d failed requests",
+		dep, peak, replicas(), len(placed), reads, len(failed))
+	if len(failed) > 0 {
+		t.Errorf("requests failed while the HPA removed pods: %v", failed)
 	}
 }

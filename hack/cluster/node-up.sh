@@ -76,7 +76,8 @@ start kube-controller-manager "$B/kube-controller-manager" --bind-address "$NODE
   --service-account-private-key-file "$P/sa.key" --root-ca-file "$P/ca.crt" \
   --cluster-signing-cert-file "$P/ca.crt" --cluster-signing-key-file "$P/ca.key" \
   --use-service-account-credentials=true --leader-elect=false \
-  --service-cluster-ip-range "$SERVICE_CIDR" --flex-volume-plugin-dir "$CL_RUN/kcm-flex"
+  --service-cluster-ip-range "$SERVICE_CIDR" --flex-volume-plugin-dir "$CL_RUN/kcm-flex" \
+  --horizontal-pod-autoscaler-downscale-stabilization=30s # 5 min by default: the e2e scale-in would wait that long
 start kube-scheduler "$B/kube-scheduler" --bind-address "$NODE_IP" \
   --kubeconfig "$P/kube-scheduler.kubeconfig" \
   --authentication-kubeconfig "$P/kube-scheduler.kubeconfig" \
