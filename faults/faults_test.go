@@ -81,7 +81,7 @@ func TestFaults(t *testing.T) {
 			break // the state after a broken invariant proves nothing more
 		}
 	}
-	out := "| scenario | injection | in flight at injection | non-2xx by code | non-2xx for (after heal) | backlog final after heal | invariants |\n|---|---|---|---|---|---|---|\n" + strings.Join(h.rows, "\n")
+	out := "| scenario | injection | in flight at injection | non-2xx by code | slowest non-2xx | non-2xx for (after heal) | backlog final after heal | invariants |\n|---|---|---|---|---|---|---|---|\n" + strings.Join(h.rows, "\n")
 	fmt.Printf("\n== fault matrix (%.0f orders/s, %d orders accepted, %s)\n%s\n", rate, len(h.st.acceptedIDs()), time.Since(t0).Round(time.Second), out)
 	_ = os.WriteFile(filepath.Join(root, ".cache", "faults", "matrix.md"), []byte(out+"\n"), 0o644)
 	if h.st.gaveUp > 0 || len(h.st.rejected) > 0 {
@@ -109,7 +109,7 @@ func (h *harness) run(t *testing.T, sc scenario) {
 	time.Sleep(tail)
 	stop()
 	wg.Wait()
-	codes, lastErr := h.st.window()
+	codes, lastErr, slowest := h.st.window()
 	// Non-2xx answers came for errFor from the injection, and stopped
 	// afterHeal after the fault was healed (0s: before it).
 	errFor, afterHeal := "0s", "0s"
@@ -143,10 +143,11 @@ func (h *harness) run(t *testing.T, sc scenario) {
 	if len(bad) > 0 {
 		verdict = "BROKEN: " + strings.Join(bad, "; ")
 	}
-	h.rows = append(h.rows, fmt.Sprintf("| %s | %s | %d Pending, %d requests | %s | %s (%s) | %s | %s |",
-		sc.name, sc.injection, pending, open, formatCodes(codes), errFor, afterHeal, finalAfter, verdict))
-	t.Logf("%s: non-2xx %s; for %s (%s after heal); backlog final %s after heal; invariants: %s",
-		sc.name, formatCodes(codes), errFor, afterHeal, finalAfter, verdict)
+	slow := slowest.Round(time.Millisecond).String()
+	h.rows = append(h.rows, fmt.Sprintf("| %s | %s | %d Pending, %d requests | %s | %s | %s (%s) | %s | %s |",
+		sc.name, sc.injection, pending, open, formatCodes(codes), slow, errFor, afterHeal, finalAfter, verdict))
+	t.Logf("%s: non-2xx %s (slowest %s); for %s (%s after heal); backlog final %s after heal; invariants: %s",
+		sc.name, formatCodes(codes), slow, errFor, afterHeal, finalAfter, verdict)
 	for _, b := range bad {
 		t.Error(b)
 	}

@@ -34,6 +34,7 @@ type stream struct {
 	mu       sync.Mutex
 	codes    map[string]int // this window's non-2xx answers
 	lastErr  time.Time      // when the last non-2xx answer of this window came
+	slowest  time.Duration  // the longest wait for a non-2xx answer in this window
 	accepted map[string]bool
 	gaveUp   int // orders given up after retryFor (never accepted)
 	rejected []string
@@ -52,7 +53,7 @@ func (s *stream) run(ctx context.Context) {
 	})
 }
 
-func (s *stream) count(method string, status int, err error) {
+func (s *stream) count(method string, status int, err error, took time.Duration) {
 	if status >= 200 && status < 300 {
 		return
 	}
@@ -67,6 +68,7 @@ func (s *stream) count(method string, status int, err error) {
 	defer s.mu.Unlock()
 	s.codes[method+" "+code]++
 	s.lastErr = time.Now()
+	s.slowest = max(s.slowest, took)
 }
 
 func (s *stream) order(ctx context.Context) {
@@ -75,8 +77,9 @@ func (s *stream) order(ctx context.Context) {
 	if rand.IntN(3) == 0 {
 		ids = append(ids, s.f.Books[rand.IntN(len(s.f.Books))])
 	}
+	began := time.Now()
 	st, err := s.c.Send(ctx, loadgen.Request{Method: http.MethodGet, Path: "/api/books?limit=5", Token: u.Token}, nil)
-	s.count("GET", st, err)
+	s.count("GET", st, err, time.Since(began))
 
 	key := uuid.NewString()
 	until := time.Now().Add(s.retry)
@@ -84,9 +87,10 @@ func (s *stream) order(ctx context.Context) {
 		var out struct {
 			OrderID string `json:"orderId"`
 		}
+		began := time.Now()
 		st, err := s.c.Send(ctx, loadgen.Request{Method: http.MethodPost, Path: "/api/orders", Token: u.Token,
 			Header: map[string]string{"Idempotency-Key": key}, Body: map[string]any{"bookIds": ids}}, &out)
-		s.count("POST", st, err)
+		s.count("POST", st, err, time.Since(began))
 		switch {
 		case st == http.StatusAccepted && out.OrderID != "":
 			s.mu.Lock()
@@ -108,14 +112,14 @@ func (s *stream) order(ctx context.Context) {
 	}
 }
 
-// window returns the non-2xx counts since the last call and when the last
-// of them came, and starts a new window.
-func (s *stream) window() (map[string]int, time.Time) {
+// window returns the non-2xx counts since the last call, when the last of
+// them came and the longest wait for one, and starts a new window.
+func (s *stream) window() (map[string]int, time.Time, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	codes, last := s.codes, s.lastErr
-	s.codes, s.lastErr = map[string]int{}, time.Time{}
-	return codes, last
+	codes, last, slowest := s.codes, s.lastErr, s.slowest
+	s.codes, s.lastErr, s.slowest = map[string]int{}, time.Time{}, 0
+	return codes, last, slowest
 }
 
 func (s *stream) acceptedIDs() []string {

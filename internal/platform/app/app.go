@@ -138,7 +138,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, builders .
 		pool.Close()
 		return nil, fmt.Errorf("parse redis url: %w", err)
 	}
-	rdb := redis.NewClient(ropts)
+	rdb := redis.NewClient(failFast(ropts))
 	metrics := observability.New(cfg.Service)
 	if err := metrics.RegisterPool(pool); err != nil {
 		pool.Close()
