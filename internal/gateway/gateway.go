@@ -122,12 +122,12 @@ func newProxy(rt Route, logger *slog.Logger, buffers httputil.BufferPool) *httpu
 			pr.SetXForwarded()
 			pr.Out.Host = pr.In.Host
 		},
-		Transport: &http.Transport{
+		Transport: retryOnce{base: &http.Transport{
 			Proxy:               nil,
 			MaxIdleConns:        512,
 			MaxIdleConnsPerHost: 256,
 			IdleConnTimeout:     90 * time.Second,
-		},
+		}},
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			logger.WarnContext(r.Context(), "upstream unavailable", "service", rt.Service, "err", err)
 			w.Header().Set("Content-Type", "application/json")

@@ -53,3 +53,38 @@ func makeReplayable(r *http.Request) error {
 	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
 	return nil
 }
+
+// retryOnce sends a replayable request a second time when the first attempt
+// got no answer at all: a connection reset, a broken pipe or an EOF from a
+// service that was killed or is draining. net/http retries by itself only on
+// a reused connection that failed before anything was written or before the
+// first byte of the answer; a fresh connection reset by a killed service, or
+// a request body cut off by a draining one, would be a 502. Replayable are
+// GET, HEAD and OPTIONS, and the requests makeReplayable kept the body of.
+// The second failure is final (ErrorHandler: 503 when nothing listens, else
+// 502).
+type retryOnce struct{ base http.RoundTripper }
+
+func (rt retryOnce) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := rt.base.RoundTrip(r)
+	if err == nil || r.Context().Err() != nil || !canReplay(r) {
+		return resp, err
+	}
+	again := r.Clone(r.Context())
+	if r.GetBody != nil {
+		body, berr := r.GetBody()
+		if berr != nil {
+			return nil, err
+		}
+		again.Body = body
+	}
+	return rt.base.RoundTrip(again)
+}
+
+func canReplay(r *http.Request) bool {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return r.Body == nil || r.Body == http.NoBody || r.GetBody != nil
+	}
+	return r.GetBody != nil && r.Header.Get(idempotency.Header) != "" && replayable[r.Method+" "+r.URL.Path]
+}

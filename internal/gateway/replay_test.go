@@ -137,3 +137,67 @@ func TestReplayableMatchesOpenAPI(t *testing.T) {
 		t.Fatalf("replayable %v, OpenAPI declares Idempotency-Key on %v", table, declared)
 	}
 }
+
+// A killed service resets even a fresh connection after reading a request,
+// which net/http never retries: the gateway sends a replayable request once
+// more, and still answers 502 for one that is not.
+func TestGatewayRetriesReplayableRequestOnceAfterReset(t *testing.T) {
+	for _, tt := range []struct {
+		name, method, path, key string
+		status                  int
+		delivered               int // times the upstream read the request
+	}{
+		{"keyed order", http.MethodPost, "/api/orders", "k-1", http.StatusOK, 2},
+		{"read", http.MethodGet, "/api/books", "", http.StatusOK, 2},
+		{"order without a key", http.MethodPost, "/api/orders", "", http.StatusBadGateway, 1},
+		{"a key on a route that ignores it", http.MethodPost, "/api/books", "k-2", http.StatusBadGateway, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var seen []string
+			up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				mu.Lock()
+				seen = append(seen, string(b))
+				first := len(seen) == 1
+				mu.Unlock()
+				if first { // the first request the service ever reads: it dies
+					if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+						_ = conn.Close()
+					}
+					return
+				}
+				_, _ = w.Write([]byte(`{"ok":true}`))
+			}))
+			defer up.Close()
+			routes, err := Routes(map[string]string{"user": up.URL, "token": up.URL, "inventory": up.URL, "order": up.URL}, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gw := httptest.NewServer(Handler(routes, slog.New(slog.DiscardHandler)))
+			defer gw.Close()
+			var body io.Reader
+			if tt.method == http.MethodPost {
+				body = strings.NewReader(`{"n":1}`)
+			}
+			req, _ := http.NewRequest(tt.method, gw.URL+tt.path, body)
+			if tt.key != "" {
+				req.Header.Set("Idempotency-Key", tt.key)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			if resp.StatusCode != tt.status || len(seen) != tt.delivered {
+				t.Fatalf("%d after %d deliveries %q, want %d after %d", resp.StatusCode, len(seen), seen, tt.status, tt.delivered)
+			}
+			if tt.method == http.MethodPost && seen[len(seen)-1] != `{"n":1}` {
+				t.Fatalf("the upstream read %q, want the whole body each time", seen)
+			}
+		})
+	}
+}
