@@ -108,6 +108,21 @@ func setUserEnv(t *testing.T, env string) {
 		return strings.Contains(out, "BOOKSTORE_JWT_TTL") == (env != "")
 	})
 	kubectl(t, "-n", namespace, "rollout", "status", "deployment/"+bookstore+"-user", "--timeout=5m")
+	// rollout status returns while old pods still drain and answer logins:
+	// wait until every user pod left runs the new env, so no later step logs
+	// in on an old pod (with env "", a token of the old 60 s lifetime expired
+	// in the middle of the pod-deletion step).
+	eventually(t, "every user pod on the new env", 2*time.Minute, func() bool {
+		out := kubectl(t, "-n", namespace, "get", "pods", "-l", "app.kubernetes.io/instance="+bookstore+",app.kubernetes.io/name=user",
+			"-o", `jsonpath={range .items[*]}{.spec.containers[0].env[*].name};{end}`)
+		pods := strings.Split(strings.TrimSuffix(out, ";"), ";")
+		for _, p := range pods {
+			if strings.Contains(p, "BOOKSTORE_JWT_TTL") != (env != "") {
+				return false
+			}
+		}
+		return len(pods) > 0
+	})
 	kubectl(t, "wait", "--for=condition=Ready", "bookstore/"+bookstore, "-n", namespace, "--timeout=5m")
 }
 
