@@ -104,8 +104,8 @@ diagnose() {
   grep -E '^E[0-9]{4}' "$CL_LOGS/kubelet.log" 2>/dev/null | tail -30 >&2 || true
   # last, because CI shows the tail: one line per restarted or unready container
   printf '\n===== summary: container restarts=N ready last-termination(reason exit) [last log line]\n' >&2
-  kubectl_ get pods -A -o go-template='{{range .items}}{{$p := .}}{{range .status.containerStatuses}}{{if or (not .ready) .restartCount}}{{$p.metadata.namespace}}/{{$p.metadata.name}} {{.name}} restarts={{.restartCount}} ready={{.ready}}{{with .lastState.terminated}} last=({{.reason}} {{.exitCode}}){{end}}{{with .state.waiting}} waiting={{.reason}}{{end}}{{"\n"}}{{end}}{{end}}{{end}}' 2>/dev/null |
-    grep -v 'restarts=0 ready=false.*Completed' | while read -r line; do
+  kubectl_ get pods -A -o go-template='{{range .items}}{{$p := .}}{{if ne .status.phase "Succeeded"}}{{range .status.containerStatuses}}{{if or (not .ready) .restartCount}}{{$p.metadata.namespace}}/{{$p.metadata.name}} {{.name}} restarts={{.restartCount}} ready={{.ready}}{{with .lastState.terminated}} last=({{.reason}} {{.exitCode}}){{end}}{{with .state.waiting}} waiting={{.reason}}{{end}}{{"\n"}}{{end}}{{end}}{{end}}{{end}}' 2>/dev/null |
+    while read -r line; do
       set -- $line
       printf '%s [%s]\n' "$line" "$(kubectl_ -n "${1%%/*}" logs "${1#*/}" -c "$2" --previous --tail=1 2>/dev/null | cut -c1-200)" >&2
     done
