@@ -113,7 +113,7 @@ func setUserEnv(t *testing.T, env string) {
 	// in on an old pod (with env "", a token of the old 60 s lifetime expired
 	// in the middle of the pod-deletion step).
 	eventually(t, "every user pod on the new env", 2*time.Minute, func() bool {
-		out := kubectl(t, "-n", namespace, "get", "pods", "-l", "app.kubernetes.io/instance="+bookstore+",app.kubernetes.io/name=user",
+		out := kubectl(t, "-n", namespace, "get", "pods", "-l", "app.kubernetes.io/instance="+bookstore+",app.kubernetes.io/name=user,app.kubernetes.io/component=api",
 			"-o", `jsonpath={range .items[*]}{.spec.containers[0].env[*].name};{end}`)
 		pods := strings.Split(strings.TrimSuffix(out, ";"), ";")
 		for _, p := range pods {
