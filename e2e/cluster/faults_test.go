@@ -18,7 +18,7 @@ func testPodDeletions(t *testing.T) {
 	a := newAPI(t)
 	tr := startTraffic(t, a, a.admin(t), 300*time.Millisecond)
 	victims := []string{
-		"app.kubernetes.io/instance=" + bookstore + ",app.kubernetes.io/name=order",
+		"app.kubernetes.io/instance=" + bookstore + ",app.kubernetes.io/name=order,app.kubernetes.io/component=api",
 		"app.kubernetes.io/instance=" + bookstore + ",app.kubernetes.io/component=kafka",
 		"app.kubernetes.io/instance=" + bookstore + ",app.kubernetes.io/component=postgres",
 	}
