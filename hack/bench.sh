@@ -3,6 +3,8 @@
 # pgbench (simple-update) on the same PostgreSQL for the same duration as the ceiling.
 # Start `make dev` in another terminal first. Tunables (environment):
 #   BENCH_DURATION (20s)  BENCH_USERS (50)  BENCH_BOOKS (50)  BENCH_CONCURRENCY (32)
+#   BENCH_WARMUP (3s: flat out before measuring; a fresh `make dev` broker's JIT needs minutes
+#   of traffic, so the first run after starting `make dev` measures a colder Kafka)
 #   BENCH_WAIT (25s: each order is read with one GET /api/orders/{id}?wait=; 0 polls instead)
 #   BENCH_ARGS (extra flags for bookstore-load, e.g. "-rate 100" instead of -auto)
 # It prints, last, the PostgreSQL commits/statements and the CPU (per process tree,
@@ -42,6 +44,6 @@ go build -o "$CACHE/bench/bookstore-load" ./cmd/bookstore-load
   -admin-email "${BOOKSTORE_ADMIN_EMAIL:-admin@bookstore.local}" \
   -admin-password "${BOOKSTORE_ADMIN_PASSWORD:-admin-dev-password}" \
   -duration "${BENCH_DURATION:-20s}" -users "${BENCH_USERS:-50}" -books "${BENCH_BOOKS:-50}" \
-  -concurrency "${BENCH_CONCURRENCY:-32}" -wait "${BENCH_WAIT:-25s}" -cpu-pids "$cpu_pids" \
+  -concurrency "${BENCH_CONCURRENCY:-32}" -wait "${BENCH_WAIT:-25s}" -warmup "${BENCH_WARMUP:-3s}" -cpu-pids "$cpu_pids" \
   -pgbench-dsn "postgres://postgres@127.0.0.1:$BOOKSTORE_PG_PORT/postgres?sslmode=disable" \
   ${BENCH_ARGS:--auto}

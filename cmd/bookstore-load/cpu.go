@@ -68,17 +68,19 @@ func readStat(pid int) (procStat, bool) {
 }
 
 // cpuSample is the CPU time (ticks) of every group, plus the whole machine's
-// busy time from /proc/stat.
+// busy and steal time from /proc/stat.
 type cpuSample struct {
 	at      time.Time
 	groups  map[string]int64
 	machine int64
+	steal   int64
 }
 
 // sampleCPU sums, for each group, the CPU of its root, of the root's reaped
 // children and of every live descendant.
 func sampleCPU(groups []procGroup) cpuSample {
-	s := cpuSample{at: time.Now(), groups: map[string]int64{}, machine: machineBusy()}
+	s := cpuSample{at: time.Now(), groups: map[string]int64{}}
+	s.machine, s.steal = machineBusy()
 	if len(groups) == 0 {
 		return s
 	}
@@ -113,26 +115,29 @@ func sampleCPU(groups []procGroup) cpuSample {
 	return s
 }
 
-// machineBusy is the non-idle time of all CPUs from /proc/stat, in ticks.
-func machineBusy() int64 {
+// machineBusy is the non-idle time of all CPUs from /proc/stat, in ticks,
+// and the steal time: what the hypervisor ran elsewhere while this machine's
+// vCPUs wanted to run (a noisy neighbour, not counted as busy).
+func machineBusy() (busy, steal int64) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	f := strings.Fields(line)
-	var busy int64
 	for i, v := range f[1:] {
 		n, _ := strconv.ParseInt(v, 10, 64)
-		if i == 3 || i == 4 { // idle, iowait
-			continue
+		switch {
+		case i == 3 || i == 4: // idle, iowait
+		case i == 7:
+			steal = n
+		case i > 7: // guest times are already in user/nice
+			return busy, steal
+		default:
+			busy += n
 		}
-		if i >= 7 { // guest times are already in user/nice
-			break
-		}
-		busy += n
 	}
-	return busy
+	return busy, steal
 }
 
 // cpuReport prints the CPU per completed order of each group between two
@@ -158,8 +163,9 @@ func cpuReport(w io.Writer, from, to cpuSample, completed int) (perOrder float64
 	}
 	secs := to.at.Sub(from.at).Seconds()
 	fmt.Fprintf(w, "CPU per completed order (ms, %d orders over %.1fs until drained): %s\n", completed, secs, strings.Join(parts, ", "))
-	fmt.Fprintf(w, "CPU per completed order, sum of the stack's processes: %.2f ms (whole machine incl. other workloads: %.2f ms, %.0f%% of %d CPUs busy)\n",
-		ms(sum), ms(to.machine-from.machine), 100*float64(to.machine-from.machine)/clockTicks/secs/float64(numCPU()), numCPU())
+	share := func(ticks int64) float64 { return 100 * float64(ticks) / clockTicks / secs / float64(numCPU()) }
+	fmt.Fprintf(w, "CPU per completed order, sum of the stack's processes: %.2f ms (whole machine incl. other workloads: %.2f ms, %.0f%% of %d CPUs busy, %.0f%% stolen by the hypervisor)\n",
+		ms(sum), ms(to.machine-from.machine), share(to.machine-from.machine), numCPU(), share(to.steal-from.steal))
 	return ms(sum)
 }
 
