@@ -16,7 +16,9 @@ type Metrics struct {
 	BatchSize      *prometheus.HistogramVec // consumer
 	Published      *prometheus.CounterVec   // topic
 	RelayErrors    prometheus.Counter
-	RelayLag       prometheus.Histogram // created_at -> acknowledged by Kafka
+	RelayLag       prometheus.Histogram   // created_at -> acknowledged by Kafka
+	RelayRows      *prometheus.CounterVec // via: notification, scan
+	RelayScans     prometheus.Counter
 }
 
 // NewMetrics creates the collectors and registers them on reg (nil: not
@@ -58,6 +60,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name:    "bookstore_outbox_relay_lag_seconds",
 			Help:    "Time from an outbox row's insert to Kafka's acknowledgement.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		RelayRows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "bookstore_outbox_relay_rows_total",
+			Help: "Outbox rows the relay produced, by how it got them: from the NOTIFY payload of their commit (notification) or by reading the table (scan: at start, on the fallback poll, for rows too large for a notification).",
+		}, []string{"via"}),
+		RelayScans: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "bookstore_outbox_relay_scans_total",
+			Help: "Reads of the outbox table by the relay.",
 		}),
 	}
 	if reg == nil {
@@ -107,6 +117,14 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		return nil, err
 	}
 	m.RelayLag = c.(prometheus.Histogram)
+	if c, err = register(m.RelayRows); err != nil {
+		return nil, err
+	}
+	m.RelayRows = c.(*prometheus.CounterVec)
+	if c, err = register(m.RelayScans); err != nil {
+		return nil, err
+	}
+	m.RelayScans = c.(prometheus.Counter)
 	return m, nil
 }
 

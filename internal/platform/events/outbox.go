@@ -9,8 +9,8 @@ import (
 )
 
 // OutboxChannel is the PostgreSQL NOTIFY channel Enqueue signals on; the
-// relay LISTENs on it. Notifications are delivered on commit only, so the
-// relay never wakes for a rolled-back row.
+// relay LISTENs on it. Notifications are delivered on commit only, in commit
+// order, so the relay never sees a rolled-back row.
 const OutboxChannel = "bookstore_outbox"
 
 // Enqueue writes env to the outbox in the caller's transaction, so the event
@@ -46,15 +46,23 @@ func EnqueueWithHeaders(ctx context.Context, tx pgx.Tx, topic, key string, env E
 	if err != nil {
 		return fmt.Errorf("events: enqueue %s: headers: %w", env.Type, err)
 	}
-	// One round trip: the insert and the notify in a single statement.
+	note, err := notePayload(topic, key, payload, hdr)
+	if err != nil {
+		return fmt.Errorf("events: enqueue %s: %w", env.Type, err)
+	}
+	// One round trip: the insert and the notify in a single statement. The
+	// notification carries the row (notify.go), so the relay publishes it
+	// without reading the table.
 	if _, err := tx.Exec(ctx, `
 		WITH ins AS (
 			INSERT INTO outbox (topic, key, payload, headers, event_id, event_type)
 			VALUES ($1, $2, $3, $4, $5, $6)
-			RETURNING id
+			RETURNING id, created_at
 		)
-		SELECT pg_notify($7, '') FROM ins`,
-		topic, key, payload, hdr, env.ID, env.Type, OutboxChannel); err != nil {
+		SELECT pg_notify($7, CASE WHEN $8 = '' THEN ''
+			ELSE ins.id || ' ' || (extract(epoch FROM ins.created_at) * 1000000)::bigint || ' ' || $8 END)
+		FROM ins`,
+		topic, key, payload, hdr, env.ID, env.Type, OutboxChannel, note); err != nil {
 		return fmt.Errorf("events: enqueue %s %s: %w", env.Type, env.ID, err)
 	}
 	return nil

@@ -16,9 +16,14 @@ import (
 type RelayOptions struct {
 	// BatchSize is the most rows published per round (default 500).
 	BatchSize int
-	// PollInterval is the fallback poll when no notification arrives
-	// (default 2s). Normally the relay wakes on the NOTIFY sent by Enqueue.
+	// PollInterval is how often the relay also reads the table (default
+	// 2s), a safety net: rows normally reach it in the NOTIFY that Enqueue
+	// sends on commit.
 	PollInterval time.Duration
+	// MarkDelay is how long acknowledged rows wait to be marked sent
+	// together in one UPDATE (default 50ms; negative: each batch of
+	// acknowledgements at once). A crash in between only re-publishes them.
+	MarkDelay time.Duration
 	// StandbyInterval is how often a standby replica tries to take over the
 	// relay lock (default 2s).
 	StandbyInterval time.Duration
@@ -39,6 +44,9 @@ func (o RelayOptions) withDefaults() RelayOptions {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 2 * time.Second
+	}
+	if o.MarkDelay == 0 {
+		o.MarkDelay = 50 * time.Millisecond
 	}
 	if o.StandbyInterval <= 0 {
 		o.StandbyInterval = 2 * time.Second
@@ -61,8 +69,10 @@ func (o RelayOptions) withDefaults() RelayOptions {
 //
 // Exactly one replica is active per database: it holds a session advisory
 // lock on a dedicated connection (released by PostgreSQL if the process
-// dies), LISTENs on OutboxChannel, and publishes unsent rows in id order
-// through the idempotent producer. A row is marked sent only after Kafka
+// dies), LISTENs on OutboxChannel, publishes the unsent rows it finds in id
+// order, then the rows its notifications carry in commit order (reading the
+// table again only every PollInterval and for rows too large for a
+// notification), through the idempotent producer. A row is marked sent only after Kafka
 // acknowledged it (acks=all); if the relay dies in between, the row is
 // published again after restart and consumers drop the duplicate by event
 // id. Rows are never deleted before they are sent.
@@ -159,20 +169,29 @@ func (r *Relay) lead(ctx context.Context) error {
 	}()
 
 	nextPurge := time.Now()
+	scanned := false
+	var nextScan time.Time
 	for {
-		// Notifications buffered so far belong to commits that happened
-		// before this round's read, which will see their rows. Drop them
-		// before reading, never after: a commit landing during the round
-		// must still wake the next one.
-		drainNotifications(conn)
 		if err := ss.failure(); err != nil {
 			// A delivery or a mark failed: end the session; the next one
 			// re-reads every unsent row in id order.
 			return err
 		}
-		n, err := ss.publish(ctx, conn)
-		if err != nil {
-			return err
+		if !scanned || !time.Now().Before(nextScan) {
+			// Notifications buffered so far belong to commits that happened
+			// before this read, which will see their rows. Drop them
+			// before reading, never after: a row committed during the read
+			// must still arrive by notification (send drops it if the read
+			// had it).
+			drainNotifications(conn)
+			n, err := ss.scan(ctx, conn)
+			if err != nil {
+				return err
+			}
+			if n >= r.opts.BatchSize && !ss.full() {
+				continue
+			}
+			scanned, nextScan = n < r.opts.BatchSize, time.Now().Add(r.opts.PollInterval)
 		}
 		if time.Now().After(nextPurge) {
 			if _, err := conn.Exec(ctx, `DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1)`, r.opts.Retention.Seconds()); err != nil {
@@ -190,17 +209,26 @@ func (r *Relay) lead(ctx context.Context) error {
 			}
 			continue
 		}
-		if n >= r.opts.BatchSize {
-			continue
-		}
-		wctx, cancel := context.WithTimeout(ctx, r.opts.PollInterval)
-		_, err = conn.WaitForNotification(wctx)
+		wctx, cancel := context.WithDeadline(ctx, nextScan)
+		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		switch {
 		case ctx.Err() != nil:
 			return nil
-		case err == nil, errors.Is(err, context.DeadlineExceeded) || wctx.Err() != nil:
-			// woken, or fallback poll
+		case err == nil:
+			row, perr := parseNote(n.Payload)
+			if perr != nil {
+				// A row too large for a notification (or an older
+				// writer's empty one): read the table before any later
+				// notification, so that no row overtakes it.
+				scanned = false
+				continue
+			}
+			if err := ss.send(ctx, row, "notification"); err != nil {
+				return err
+			}
+		case errors.Is(err, context.DeadlineExceeded) || wctx.Err() != nil:
+			scanned = false // the periodic read
 		default:
 			return fmt.Errorf("relay wait: %w", err)
 		}

@@ -34,6 +34,7 @@ type session struct {
 	space    chan struct{}
 	mu       sync.Mutex
 	inflight map[int64]outboxRow
+	settled  *settledRing
 	err      error
 }
 
@@ -45,6 +46,7 @@ func newSession(r *Relay) *session {
 		report:   make(chan kafka.Event, 5*r.opts.BatchSize),
 		space:    make(chan struct{}, 1),
 		inflight: map[int64]outboxRow{},
+		settled:  newSettledRing(8 * r.opts.BatchSize),
 	}
 }
 
@@ -84,9 +86,10 @@ func (s *session) waitIdle(d time.Duration) {
 	}
 }
 
-// publish reads up to BatchSize unsent rows that are not in flight, in id
+// scan reads up to BatchSize unsent rows that are not in flight, in id
 // order, and produces them. It returns how many rows it read.
-func (s *session) publish(ctx context.Context, conn *pgx.Conn) (int, error) {
+func (s *session) scan(ctx context.Context, conn *pgx.Conn) (int, error) {
+	s.r.m.RelayScans.Inc()
 	s.mu.Lock()
 	skip := make([]int64, 0, len(s.inflight))
 	for id := range s.inflight {
@@ -117,94 +120,142 @@ func (s *session) publish(ctx context.Context, conn *pgx.Conn) (int, error) {
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("relay read outbox: %w", err)
 	}
-	if err := s.failure(); err != nil {
-		return 0, err // a failed row may be among these: never let later rows overtake it
-	}
-	for i := range batch {
-		row := batch[i]
-		s.mu.Lock()
-		s.inflight[row.id] = row
-		s.mu.Unlock()
-		msg := &kafka.Message{
-			TopicPartition: kafka.TopicPartition{Topic: &row.topic, Partition: kafka.PartitionAny},
-			Key:            []byte(row.key),
-			Value:          row.payload,
-			Headers:        toHeaders(row.headers),
-			Opaque:         row.id,
-		}
-		if err := s.r.prod.produce(ctx, msg, s.report); err != nil {
-			// Stop here: later rows of the same key must not overtake
-			// this one. The session ends; the next re-reads from here.
-			s.mu.Lock()
-			delete(s.inflight, row.id)
-			s.mu.Unlock()
+	for _, row := range batch {
+		if err := s.send(ctx, row, "scan"); err != nil {
 			return 0, err
 		}
 	}
 	return len(batch), nil
 }
 
-// acker receives delivery reports, marks acknowledged rows sent (in bulk)
-// and releases them from flight.
+// send produces row unless it is in flight or was settled by this session
+// already (a notification that arrives after a scan produced its row).
+func (s *session) send(ctx context.Context, row outboxRow, via string) error {
+	if err := s.failure(); err != nil {
+		return err // a failed row may come before this one: never let later rows overtake it
+	}
+	s.mu.Lock()
+	_, busy := s.inflight[row.id]
+	if busy || s.settled.has(row.id) {
+		s.mu.Unlock()
+		return nil
+	}
+	s.inflight[row.id] = row
+	s.mu.Unlock()
+	msg := &kafka.Message{
+		TopicPartition: kafka.TopicPartition{Topic: &row.topic, Partition: kafka.PartitionAny},
+		Key:            []byte(row.key),
+		Value:          row.payload,
+		Headers:        toHeaders(row.headers),
+		Opaque:         row.id,
+	}
+	if err := s.r.prod.produce(ctx, msg, s.report); err != nil {
+		// Stop here: later rows of the same key must not overtake this
+		// one. The session ends; the next re-reads from here.
+		s.mu.Lock()
+		delete(s.inflight, row.id)
+		s.mu.Unlock()
+		return err
+	}
+	s.r.m.RelayRows.WithLabelValues(via).Inc()
+	return nil
+}
+
+// acker receives delivery reports, marks acknowledged rows sent and
+// releases them from flight. Marks are gathered for up to MarkDelay (or
+// until BatchSize rows wait), so that under load one UPDATE marks many rows
+// and an idle relay still marks within MarkDelay; a row stays in flight
+// until its mark committed, so no scan produces it again.
 func (s *session) acker(ctx context.Context) {
+	var (
+		acked []ack
+		flush <-chan time.Time
+	)
+	settle := func() {
+		s.settle(ctx, acked)
+		acked, flush = nil, nil
+	}
 	for {
-		var first kafka.Event
 		select {
 		case <-ctx.Done():
 			return
-		case first = <-s.report:
-		}
-		evs := take(first, s.report, s.r.opts.BatchSize)
-		var sent []int64
-		var failed []int64
-		now := time.Now()
-		for _, ev := range evs {
-			m, ok := ev.(*kafka.Message)
-			if !ok {
-				continue
+		case <-flush:
+			settle()
+		case first := <-s.report:
+			now := time.Now()
+			for _, ev := range take(first, s.report, s.r.opts.BatchSize) {
+				m, ok := ev.(*kafka.Message)
+				if !ok {
+					continue
+				}
+				id, _ := m.Opaque.(int64)
+				if m.TopicPartition.Error != nil {
+					s.fail(fmt.Errorf("relay: deliver outbox row %d to %s: %w", id, topicOf(m), m.TopicPartition.Error))
+					s.release(id)
+					continue
+				}
+				acked = append(acked, ack{id: id, at: now})
 			}
-			id, _ := m.Opaque.(int64)
-			if m.TopicPartition.Error != nil {
-				failed = append(failed, id)
-				s.fail(fmt.Errorf("relay: deliver outbox row %d to %s: %w", id, topicOf(m), m.TopicPartition.Error))
-				continue
-			}
-			sent = append(sent, id)
-		}
-		marked := true
-		if len(sent) > 0 {
-			if err := s.mark(ctx, sent); err != nil {
-				// Not marked: the session fails (before the rows leave
-				// flight, so publish, which checks the failure after its
-				// read, never produces them again); the next session
-				// re-publishes them (duplicates). They are settled all
-				// the same: nothing will ever acknowledge them again, and
-				// the session's end must not wait for them (it did, for
-				// the whole DeliveryTimeout, after a database restart).
-				s.fail(err)
-				marked = false
+			switch {
+			case len(acked) >= s.r.opts.BatchSize || s.r.opts.MarkDelay < 0 || s.failure() != nil:
+				settle()
+			case len(acked) > 0 && flush == nil:
+				flush = time.After(s.r.opts.MarkDelay)
 			}
 		}
-		s.mu.Lock()
-		for _, id := range sent {
-			if !marked {
-				delete(s.inflight, id)
-				continue
-			}
-			if row, ok := s.inflight[id]; ok {
-				s.r.m.Published.WithLabelValues(row.topic).Inc()
-				s.r.m.RelayLag.Observe(now.Sub(row.createdAt).Seconds())
-			}
-			delete(s.inflight, id)
+	}
+}
+
+// ack is a row Kafka acknowledged at a time.
+type ack struct {
+	id int64
+	at time.Time
+}
+
+// release takes a row out of flight without marking it.
+func (s *session) release(id int64) {
+	s.mu.Lock()
+	delete(s.inflight, id)
+	s.mu.Unlock()
+	select {
+	case s.space <- struct{}{}:
+	default:
+	}
+}
+
+// settle marks acked rows sent and releases them from flight.
+func (s *session) settle(ctx context.Context, acked []ack) {
+	if len(acked) == 0 {
+		return
+	}
+	ids := make([]int64, len(acked))
+	for i, a := range acked {
+		ids[i] = a.id
+	}
+	marked := true
+	if err := s.mark(ctx, ids); err != nil {
+		// Not marked: the session fails (before the rows leave flight,
+		// so no later send produces them again); the next session
+		// re-publishes them (duplicates). They are settled all the same:
+		// nothing will ever acknowledge them again, and the session's end
+		// must not wait for them (it did, for the whole DeliveryTimeout,
+		// after a database restart).
+		s.fail(err)
+		marked = false
+	}
+	s.mu.Lock()
+	for _, a := range acked {
+		if row, ok := s.inflight[a.id]; ok && marked {
+			s.r.m.Published.WithLabelValues(row.topic).Inc()
+			s.r.m.RelayLag.Observe(a.at.Sub(row.createdAt).Seconds())
+			s.settled.add(a.id)
 		}
-		for _, id := range failed {
-			delete(s.inflight, id)
-		}
-		s.mu.Unlock()
-		select {
-		case s.space <- struct{}{}:
-		default:
-		}
+		delete(s.inflight, a.id)
+	}
+	s.mu.Unlock()
+	select {
+	case s.space <- struct{}{}:
+	default:
 	}
 }
 
