@@ -55,4 +55,4 @@ log "fuzz targets, ${FUZZTIME:-200x} each (hack/fuzz.sh; FUZZTIME=0 skips)"
 "$ROOT/hack/fuzz.sh"
 
 log "Go benchmarks of the hot paths, one iteration each (they must keep compiling and running)"
-go test -count=1 -run '^$' -bench . -benchtime 1x ./internal/platform/auth/ ./internal/gateway/
+go test -count=1 -run '^$' -bench . -benchtime 1x ./internal/platform/auth/ ./internal/gateway/ ./internal/platform/events/

@@ -107,16 +107,18 @@ func (c *Consumer) afterCommit(ctx context.Context, items []item) error {
 	return nil
 }
 
-// commit records every event of items in the inbox with one statement and
-// runs the handlers of the new ones in order, all in one transaction.
+// commit records every event of items in the inbox with one statement, runs
+// the handlers of the new ones in order and writes the events they enqueued
+// with one more (batchTx), all in one transaction.
 // dups[i] reports that items[i] had already been applied (or appears
 // earlier in the batch). Any handler error fails the whole batch.
 func (c *Consumer) commit(ctx context.Context, items []item) (dups []bool, err error) {
-	tx, err := c.db.Begin(ctx)
+	raw, err := c.db.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	defer func() { _ = raw.Rollback(context.WithoutCancel(ctx)) }()
+	tx := &batchTx{Tx: raw}
 	ids := make([]string, len(items))
 	types := make([]string, len(items))
 	topics := make([]string, len(items))
@@ -153,6 +155,9 @@ func (c *Consumer) commit(ctx context.Context, items []item) (dups []bool, err e
 		if err := it.h(ctx, tx, it.env); err != nil {
 			return nil, fmt.Errorf("handle %s %s: %w", it.env.Type, it.env.ID, err)
 		}
+	}
+	if err := tx.flush(ctx); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return nil, fmt.Errorf("commit: %w", err)

@@ -50,20 +50,12 @@ func EnqueueWithHeaders(ctx context.Context, tx pgx.Tx, topic, key string, env E
 	if err != nil {
 		return fmt.Errorf("events: enqueue %s: %w", env.Type, err)
 	}
-	// One round trip: the insert and the notify in a single statement. The
-	// notification carries the row (notify.go), so the relay publishes it
-	// without reading the table.
-	if _, err := tx.Exec(ctx, `
-		WITH ins AS (
-			INSERT INTO outbox (topic, key, payload, headers, event_id, event_type)
-			VALUES ($1, $2, $3, $4, $5, $6)
-			RETURNING id, created_at
-		)
-		SELECT pg_notify($7, CASE WHEN $8 = '' THEN ''
-			ELSE ins.id || ' ' || (extract(epoch FROM ins.created_at) * 1000000)::bigint || ' ' || $8 END)
-		FROM ins`,
-		topic, key, payload, hdr, env.ID, env.Type, OutboxChannel, note); err != nil {
-		return fmt.Errorf("events: enqueue %s %s: %w", env.Type, env.ID, err)
+	row := pendingRow{topic: topic, key: key, payload: payload, headers: hdr, eventID: env.ID, eventType: env.Type, note: note}
+	if b, ok := tx.(*batchTx); ok {
+		// A consumer's batch transaction: written with the batch's other
+		// events in one statement just before the commit (batchtx.go).
+		b.pending = append(b.pending, row)
+		return nil
 	}
-	return nil
+	return insertOutbox(ctx, tx, []pendingRow{row})
 }
