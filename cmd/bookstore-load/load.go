@@ -213,6 +213,11 @@ func run(ctx context.Context, o options, log *slog.Logger, out io.Writer) error 
 	if err != nil {
 		return err
 	}
+	if o.PgbenchDSN != "" {
+		if err := checkpoint(ctx, o.PgbenchDSN); err != nil {
+			return err
+		}
+	}
 	if o.Warmup > 0 {
 		log.Info("warming up", "for", o.Warmup)
 		runPhase(ctx, a, f, o, "warm-up", 0, o.Warmup)
