@@ -2,8 +2,6 @@ package events_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -20,22 +18,7 @@ import (
 // migration.
 func newDB(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	dsn := testenv.Postgres(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		t.Fatalf("pool: %v", err)
-	}
-	t.Cleanup(pool.Close)
-	sql, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "migrations", "common", "0001_outbox_inbox.up.sql"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := pool.Exec(ctx, string(sql)); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return pool
+	return events.MigratedPool(t)
 }
 
 func kafkaConfig(t *testing.T, partitions int) config.Kafka {

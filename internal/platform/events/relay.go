@@ -72,8 +72,8 @@ func (o RelayOptions) withDefaults() RelayOptions {
 // dies), LISTENs on OutboxChannel, publishes the unsent rows it finds in id
 // order, then the rows its notifications carry in commit order (reading the
 // table again only every PollInterval and for rows too large for a
-// notification), through the idempotent producer. A row is marked sent only after Kafka
-// acknowledged it (acks=all); if the relay dies in between, the row is
+// notification), through the idempotent producer. A row is marked sent
+// only after Kafka acknowledged it (acks=all); if the relay dies in between, the row is
 // published again after restart and consumers drop the duplicate by event
 // id. Rows are never deleted before they are sent.
 type Relay struct {
@@ -169,15 +169,14 @@ func (r *Relay) lead(ctx context.Context) error {
 	}()
 
 	nextPurge := time.Now()
-	scanned := false
-	var nextScan time.Time
+	var nextScan time.Time // zero: read the table now
 	for {
 		if err := ss.failure(); err != nil {
 			// A delivery or a mark failed: end the session; the next one
 			// re-reads every unsent row in id order.
 			return err
 		}
-		if !scanned || !time.Now().Before(nextScan) {
+		if !time.Now().Before(nextScan) {
 			// Notifications buffered so far belong to commits that happened
 			// before this read, which will see their rows. Drop them
 			// before reading, never after: a row committed during the read
@@ -188,10 +187,12 @@ func (r *Relay) lead(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			if n >= r.opts.BatchSize && !ss.full() {
+			nextScan = time.Time{} // a full batch: more may wait
+			if n < r.opts.BatchSize {
+				nextScan = time.Now().Add(r.opts.PollInterval)
+			} else if !ss.full() {
 				continue
 			}
-			scanned, nextScan = n < r.opts.BatchSize, time.Now().Add(r.opts.PollInterval)
 		}
 		if time.Now().After(nextPurge) {
 			if _, err := conn.Exec(ctx, `DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1)`, r.opts.Retention.Seconds()); err != nil {
@@ -221,14 +222,14 @@ func (r *Relay) lead(ctx context.Context) error {
 				// A row too large for a notification (or an older
 				// writer's empty one): read the table before any later
 				// notification, so that no row overtakes it.
-				scanned = false
+				nextScan = time.Time{}
 				continue
 			}
 			if err := ss.send(ctx, row, "notification"); err != nil {
 				return err
 			}
 		case errors.Is(err, context.DeadlineExceeded) || wctx.Err() != nil:
-			scanned = false // the periodic read
+			// time for the periodic read
 		default:
 			return fmt.Errorf("relay wait: %w", err)
 		}

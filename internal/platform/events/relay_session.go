@@ -217,6 +217,11 @@ func (s *session) release(id int64) {
 	s.mu.Lock()
 	delete(s.inflight, id)
 	s.mu.Unlock()
+	s.signalSpace()
+}
+
+// signalSpace wakes a relay waiting for room in flight.
+func (s *session) signalSpace() {
 	select {
 	case s.space <- struct{}{}:
 	default:
@@ -253,10 +258,7 @@ func (s *session) settle(ctx context.Context, acked []ack) {
 		delete(s.inflight, a.id)
 	}
 	s.mu.Unlock()
-	select {
-	case s.space <- struct{}{}:
-	default:
-	}
+	s.signalSpace()
 }
 
 // mark sets sent_at of ids. Losing a mark in a database crash only
