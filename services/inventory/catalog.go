@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/bookstore-platform/bookstore/internal/platform/database"
 	"github.com/bookstore-platform/bookstore/internal/platform/events"
 )
 
@@ -35,7 +36,7 @@ func publishUnpublished(ctx context.Context, pool *pgxpool.Pool, topic string) (
 	total := 0
 	for {
 		n := 0
-		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		err := database.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 			rows, err := tx.Query(ctx, `
 				UPDATE books SET catalog_published = true
 				WHERE id IN (SELECT id FROM books WHERE NOT catalog_published ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
 	"github.com/bookstore-platform/bookstore/internal/platform/auth"
+	"github.com/bookstore-platform/bookstore/internal/platform/database"
 	"github.com/bookstore-platform/bookstore/internal/platform/events"
 	"github.com/bookstore-platform/bookstore/internal/platform/httpx"
 )
@@ -155,7 +156,7 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	id := uuid.Must(uuid.NewV7())
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := database.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO books (id, title, author, price, amount) VALUES ($1, $2, $3, $4, $5)`,
 			id, *in.Title, *in.Author, *in.Price, *in.Amount); err != nil {
 			return fmt.Errorf("insert book: %w", err)
@@ -308,7 +309,7 @@ func (s *Service) update(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	var b Book
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = database.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var old int64
 		if err := tx.QueryRow(ctx, `SELECT amount FROM books WHERE id = $1 FOR UPDATE`, id).Scan(&old); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
@@ -358,7 +359,7 @@ func (s *Service) delete(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = database.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var version int64
 		err := tx.QueryRow(ctx, `DELETE FROM books WHERE id = $1 RETURNING catalog_version`, id).Scan(&version)
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
+	"github.com/bookstore-platform/bookstore/internal/platform/database"
 	"github.com/bookstore-platform/bookstore/internal/platform/events"
 )
 
@@ -91,7 +92,7 @@ const expireBatch = 100
 func (x *expirer) expire(ctx context.Context) (int, error) {
 	reason := fmt.Sprintf("not decided within %s", x.deadline)
 	n := 0
-	err := pgx.BeginFunc(ctx, x.pool, func(tx pgx.Tx) error {
+	err := database.BeginFunc(ctx, x.pool, func(tx pgx.Tx) error {
 		// The UPDATE notifies long polls (FinalChannel) of each order it fails.
 		rows, err := tx.Query(ctx, `
 			WITH o AS (

@@ -20,6 +20,7 @@ import (
 
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
 	"github.com/bookstore-platform/bookstore/internal/platform/auth"
+	"github.com/bookstore-platform/bookstore/internal/platform/database"
 	"github.com/bookstore-platform/bookstore/internal/platform/events"
 	"github.com/bookstore-platform/bookstore/internal/platform/httpx"
 	"github.com/bookstore-platform/bookstore/internal/platform/idempotency"
@@ -208,12 +209,12 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 		}
 		return out, events.Enqueue(ctx, tx, s.topics.Orders, orderID.String(), env)
 	}
-	replay, err := idempotency.InTx(ctx, s.pool, p.UserID, key, hash, http.StatusAccepted, place)
+	replay, err := idempotency.InTx(ctx, database.Pipelined{Pool: s.pool}, p.UserID, key, hash, http.StatusAccepted, place)
 	if missing, ok := notProjected(err); ok {
 		if fallback, err = s.catalog.Books(ctx, p.Token, missing); err != nil {
 			return err
 		}
-		replay, err = idempotency.InTx(ctx, s.pool, p.UserID, key, hash, http.StatusAccepted, place)
+		replay, err = idempotency.InTx(ctx, database.Pipelined{Pool: s.pool}, p.UserID, key, hash, http.StatusAccepted, place)
 	}
 	if err != nil {
 		return err

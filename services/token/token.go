@@ -16,6 +16,7 @@ import (
 
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
 	"github.com/bookstore-platform/bookstore/internal/platform/auth"
+	"github.com/bookstore-platform/bookstore/internal/platform/database"
 	"github.com/bookstore-platform/bookstore/internal/platform/httpx"
 	"github.com/bookstore-platform/bookstore/internal/platform/idempotency"
 )
@@ -84,7 +85,7 @@ func (s *Service) add(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 
 	var out addResponse
-	replay, err := idempotency.InTx(ctx, s.pool, p.UserID, key, hash, http.StatusOK, func(tx pgx.Tx) (any, error) {
+	replay, err := idempotency.InTx(ctx, database.Pipelined{Pool: s.pool}, p.UserID, key, hash, http.StatusOK, func(tx pgx.Tx) (any, error) {
 		var balance int64
 		if err := tx.QueryRow(ctx, `INSERT INTO balances (user_id, balance) VALUES ($1, $2)
 			ON CONFLICT (user_id) DO UPDATE SET balance = balances.balance + EXCLUDED.balance, updated_at = now()

@@ -23,6 +23,7 @@ import (
 
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
 	"github.com/bookstore-platform/bookstore/internal/platform/auth"
+	"github.com/bookstore-platform/bookstore/internal/platform/database"
 	"github.com/bookstore-platform/bookstore/internal/platform/events"
 	"github.com/bookstore-platform/bookstore/internal/platform/httpx"
 )
@@ -256,7 +257,7 @@ func (s *Service) logout(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = database.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := events.Enqueue(ctx, tx, s.topics.Users, p.UserID, env); err != nil {
 			return err
 		}

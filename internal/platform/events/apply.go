@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/bookstore-platform/bookstore/internal/platform/database"
 )
 
 // item is a decoded message with its handler.
@@ -113,7 +115,9 @@ func (c *Consumer) afterCommit(ctx context.Context, items []item) error {
 // dups[i] reports that items[i] had already been applied (or appears
 // earlier in the batch). Any handler error fails the whole batch.
 func (c *Consumer) commit(ctx context.Context, items []item) (dups []bool, err error) {
-	raw, err := c.db.Begin(ctx)
+	// Pipelined: BEGIN travels with the inbox insert, the outbox insert
+	// (flush) with the COMMIT.
+	raw, err := database.Begin(ctx, c.db)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}

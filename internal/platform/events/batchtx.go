@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/bookstore-platform/bookstore/internal/platform/database"
 )
 
 // pendingRow is an outbox row to insert; note is its NOTIFY payload
@@ -47,7 +49,9 @@ func insertOutbox(ctx context.Context, tx pgx.Tx, rows []pendingRow) error {
 		topics[i], keys[i], payloads[i], headers[i] = r.topic, r.key, r.payload, string(r.headers)
 		ids[i], types[i], notes[i] = r.eventID, r.eventType, r.note
 	}
-	if _, err := tx.Exec(ctx, `
+	// At commit: in a pipelined transaction (database.Tx) the rows travel
+	// with the COMMIT; their ids are still assigned in this order.
+	if err := database.ExecAtCommit(ctx, tx, fmt.Sprintf("events: enqueue %d event(s), first %s %s", n, types[0], ids[0]), `
 		WITH r AS (
 			SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[], $5::text[], $6::text[], $7::text[])
 				WITH ORDINALITY AS r(topic, key, payload, headers, event_id, event_type, note, ord)
@@ -61,7 +65,7 @@ func insertOutbox(ctx context.Context, tx pgx.Tx, rows []pendingRow) error {
 		FROM (SELECT id, created_at, row_number() OVER (ORDER BY id) AS ord FROM ins) ins JOIN r USING (ord)
 		ORDER BY ins.id`,
 		topics, keys, payloads, headers, ids, types, notes, OutboxChannel); err != nil {
-		return fmt.Errorf("events: enqueue %d event(s), first %s %s: %w", n, types[0], ids[0], err)
+		return err
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/bookstore-platform/bookstore/internal/platform/config"
 )
@@ -60,7 +61,7 @@ type ConsumerOptions struct {
 // transient failure is retried with backoff and never skipped.
 type Consumer struct {
 	k    config.Kafka
-	db   TxBeginner
+	db   *pgxpool.Pool
 	prod *Producer
 	log  *slog.Logger
 	m    *Metrics
@@ -68,7 +69,7 @@ type Consumer struct {
 }
 
 // NewConsumer validates opts and returns a consumer; Run starts it.
-func NewConsumer(k config.Kafka, db TxBeginner, prod *Producer, log *slog.Logger, m *Metrics, opts ConsumerOptions) (*Consumer, error) {
+func NewConsumer(k config.Kafka, db *pgxpool.Pool, prod *Producer, log *slog.Logger, m *Metrics, opts ConsumerOptions) (*Consumer, error) {
 	if opts.Name == "" {
 		return nil, errors.New("events: consumer needs a name")
 	}

@@ -39,8 +39,3 @@ func On[T any](fn func(ctx context.Context, tx pgx.Tx, ev T) error) Handler {
 		return fn(ctx, tx, ev)
 	}
 }
-
-// TxBeginner starts database transactions (a *pgxpool.Pool).
-type TxBeginner interface {
-	Begin(ctx context.Context) (pgx.Tx, error)
-}

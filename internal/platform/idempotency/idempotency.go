@@ -22,6 +22,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/bookstore-platform/bookstore/internal/platform/database"
 	"github.com/bookstore-platform/bookstore/internal/platform/httpx"
 )
 
@@ -138,11 +139,11 @@ func Save(ctx context.Context, tx pgx.Tx, userID, key string, status int, body a
 	if err != nil {
 		return fmt.Errorf("encode idempotent response: %w", err)
 	}
-	if _, err := tx.Exec(ctx, `UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE user_id = $1 AND key = $2`,
-		userID, key, status, b); err != nil {
-		return fmt.Errorf("save idempotent response: %w", err)
-	}
-	return nil
+	// Nothing reads it before the commit: it travels with the COMMIT in a
+	// pipelined transaction.
+	return database.ExecAtCommit(ctx, tx, "save idempotent response",
+		`UPDATE idempotency_keys SET status_code = $3, response = $4 WHERE user_id = $1 AND key = $2`,
+		userID, key, status, b)
 }
 
 // Beginner starts transactions (a pool or a connection).
