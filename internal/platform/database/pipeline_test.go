@@ -204,7 +204,7 @@ func TestPipelinedTxFirstStatementReads(t *testing.T) {
 		}
 		got, err := pgx.CollectRows(rows, pgx.RowTo[int])
 		if err != nil || fmt.Sprint(got) != "[1 2 3]" {
-			return fmt.Errorf("rows %v, %v", got, err)
+			return fmt.Errorf("rows %v: %w", got, err)
 		}
 		return insert3(ctx, tx, table)
 	})
@@ -214,7 +214,7 @@ func TestPipelinedTxFirstStatementReads(t *testing.T) {
 	err = database.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		var id int
 		if err := tx.QueryRow(ctx, "SELECT id FROM "+table+" WHERE id = 99").Scan(&id); !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("QueryRow = %v, want pgx.ErrNoRows", err)
+			return fmt.Errorf("QueryRow = %w, want pgx.ErrNoRows", err)
 		}
 		_, err := tx.Exec(ctx, "INSERT INTO "+table+" VALUES (4, 'x')")
 		return err
