@@ -20,13 +20,13 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/bookstore-platform/bookstore/operator/api/v1alpha1"
 	"github.com/bookstore-platform/bookstore/operator/internal/controller"
+	"github.com/bookstore-platform/bookstore/operator/internal/metricsauth"
 )
 
 func main() {
@@ -134,7 +134,8 @@ func run(ctx context.Context, args []string) error {
 
 // metricsOptions: as the kubebuilder scaffold, /metrics over HTTPS where every
 // request's bearer token is checked with a TokenReview and its permission with
-// a SubjectAccessReview (the metrics-reader ClusterRole grants it).
+// a SubjectAccessReview (the metrics-reader ClusterRole grants it); a token
+// the API server rejects is 401 (metricsauth).
 func metricsOptions(addr string, secure bool, certDir string) metricsserver.Options {
 	if !secure {
 		return metricsserver.Options{BindAddress: addr}
@@ -142,7 +143,7 @@ func metricsOptions(addr string, secure bool, certDir string) metricsserver.Opti
 	return metricsserver.Options{
 		BindAddress:    addr,
 		SecureServing:  true,
-		FilterProvider: filters.WithAuthenticationAndAuthorization,
+		FilterProvider: metricsauth.Filter,
 		CertDir:        certDir,
 		// HTTP/1.1 only, as the scaffold (HTTP/2 Rapid Reset, CVE-2023-44487).
 		TLSOpts: []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }},
