@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bookstore-platform/bookstore/internal/platform/app"
+	"github.com/bookstore-platform/bookstore/internal/platform/database"
 	"github.com/bookstore-platform/bookstore/internal/platform/eventbus"
 	"github.com/bookstore-platform/bookstore/internal/platform/events"
 )
@@ -93,7 +94,7 @@ const (
 // serializes the two outcomes, which arrive concurrently from two topics:
 // no update is lost and the decision is taken exactly once.
 func (s *saga) record(ctx context.Context, tx pgx.Tx, orderID string, st step, reason string) error {
-	id := uuid.MustParse(orderID) // validated by events.On
+	id := database.UUID(uuid.MustParse(orderID)) // validated by events.On
 	// One statement: UPDATE takes the row lock, and under READ COMMITTED a
 	// concurrent update of the same order makes this one wait and then
 	// re-evaluate WHERE and SET on the committed row — so the two outcomes

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/bookstore-platform/bookstore/internal/platform/auth"
+	"github.com/bookstore-platform/bookstore/internal/platform/database"
 	"github.com/bookstore-platform/bookstore/internal/platform/httpx"
 )
 
@@ -84,7 +85,7 @@ func (s *Service) loadOrder(ctx context.Context, id uuid.UUID, p auth.Principal)
 	err := s.pool.QueryRow(ctx, `SELECT `+orderColumns+`,
 		coalesce((SELECT json_agg(json_build_object('bookId', i.book_id, 'price', i.price, 'quantity', i.quantity) ORDER BY i.book_id)
 			FROM order_items i WHERE i.order_id = orders.id), '[]')
-		FROM orders WHERE id = $1`, id).Scan(&o.ID, &o.UserID, &o.Status, &o.CreatedAt, &o.UpdatedAt,
+		FROM orders WHERE id = $1`, database.UUID(id)).Scan(&o.ID, &o.UserID, &o.Status, &o.CreatedAt, &o.UpdatedAt,
 		&o.IsPaymentProcessed, &o.IsInventoryProcessed, &o.FailReason, &o.TotalPrice, &items)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Order{}, notFound

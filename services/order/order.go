@@ -240,7 +240,7 @@ func insertOrder(ctx context.Context, tx pgx.Tx, id uuid.UUID, userID string, to
 		WITH o AS (INSERT INTO orders (id, user_id, status, total_price) VALUES ($1, $2, 'Pending', $3) RETURNING id)
 		INSERT INTO order_items (order_id, book_id, price, quantity)
 		SELECT o.id, i.book_id, i.price, i.quantity FROM o, unnest($4::uuid[], $5::bigint[], $6::int[]) AS i(book_id, price, quantity)`,
-		id, userID, total, books, price, qty); err != nil {
+		database.UUID(id), userID, total, books, price, qty); err != nil {
 		return fmt.Errorf("insert order: %w", err)
 	}
 	return nil

@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -183,3 +185,9 @@ func ignoreClosed(err error) error {
 	}
 	return err
 }
+
+// UUID is id as a query argument pgx encodes directly. A uuid.UUID is a
+// driver.Valuer, which pgx encodes through its string form after a failed
+// first plan: 5.5 µs and 20 allocations against 0.2 µs and 2
+// (`go test -bench UUID ./internal/platform/database`).
+func UUID(id uuid.UUID) pgtype.UUID { return pgtype.UUID{Bytes: id, Valid: true} }
