@@ -1,5 +1,5 @@
 // The admin view: add books, edit and restock them, and every order with its saga flags.
-import { h, put, shortId, field, formValues, busy, money, when, pager } from "./dom.js";
+import { h, put, shortId, field, formValues, busy, money, when, pager, latest } from "./dom.js";
 import * as api from "./api.js";
 import { statusBadge } from "./orders.js";
 
@@ -34,8 +34,11 @@ export async function adminView(root) {
     field("Copies in stock", { name: "amount", type: "number", min: 0, step: 1, required: true })),
   h("button", { type: "submit", class: "primary" }, "Add book"));
 
+  const beginBooks = latest();
   async function loadBooks() {
+    const current = beginBooks();
     const page = await api.books({ q: bookPages.q, limit: 10, cursor: bookPages.stack.at(-1) });
+    if (!current()) return; // a newer search or page owns the list
     const search = h("form", { role: "search", class: "search", onsubmit: (e) => {
       e.preventDefault();
       bookPages.q = formValues(search).q.trim();

@@ -86,3 +86,11 @@ export function pager(label, page, state, reload) {
     h("span", {}, `Page ${state.stack.length}`),
     h("button", { type: "button", disabled: !next, onclick: () => { state.stack.push(page.nextCursor); reload(); } }, "Next page"));
 }
+
+// latest guards a view's loads: each begin() returns a check that holds only
+// while no later load has begun, so a slow response (the first page) never
+// replaces a newer one (a search typed while it loaded).
+export function latest() {
+  let n = 0;
+  return () => { const mine = ++n; return () => mine === n; };
+}

@@ -1,5 +1,5 @@
 // Past orders, and one order watched live from Pending to Completed or Failed.
-import { h, put, shortId, money, when, pager, busy } from "./dom.js";
+import { h, put, shortId, money, when, pager, busy, latest } from "./dom.js";
 import * as api from "./api.js";
 
 const mine = { stack: [""] };
@@ -25,13 +25,17 @@ export function statusBadge(o) {
 export async function ordersView(root) {
   const list = h("section", { "aria-label": "Your orders" });
   root.append(list);
+  const begin = latest();
   async function load() {
+    const current = begin();
     const page = await api.orders({ scope: "mine", limit: 10, cursor: mine.stack.at(-1) });
+    if (!current()) return; // a newer page owns the list
     if (!page.items.length) {
       put(list, h("p", {}, "No orders yet. ", h("a", { href: "#/books" }, "Browse the books"), "."));
       return;
     }
     const names = await titles(page.items.flatMap((o) => o.items.map((i) => i.bookId)));
+    if (!current()) return;
     put(list, h("div", { class: "table-wrap" }, h("table", {},
       h("thead", {}, h("tr", {}, ["Order", "Placed", "Books", "Total", "Status"].map((c) => h("th", { scope: "col" }, c)))),
       h("tbody", {}, page.items.map((o) => h("tr", {},

@@ -1,5 +1,5 @@
 // Shopping: the catalogue (search, pages, add to basket) and the basket (place the order).
-import { h, put, field, formValues, busy, money, pager, alertBox } from "./dom.js";
+import { h, put, field, formValues, busy, money, pager, alertBox, latest } from "./dom.js";
 import * as api from "./api.js";
 import { basket } from "./basket.js";
 
@@ -17,9 +17,12 @@ export async function catalogView(root, ctx) {
   const results = h("section", { "aria-label": "Books", "aria-live": "polite", "aria-busy": "true" });
   root.append(search, results);
 
+  const begin = latest();
   async function load() {
+    const current = begin();
     results.setAttribute("aria-busy", "true");
     const page = await api.books({ q: catalog.q, limit: 12, cursor: catalog.stack.at(-1) });
+    if (!current()) return; // a newer search or page owns the list
     results.setAttribute("aria-busy", "false");
     if (!page.items.length) {
       put(results, h("p", {}, catalog.q ? `No books match “${catalog.q}”.` : "The catalogue is empty."));
