@@ -191,9 +191,14 @@ func (t *Tx) Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDe
 	return t.c.Conn().Prepare(ctx, name, sql)
 }
 
-// LargeObjects is not supported: nothing here stores large objects.
+// LargeObjects begins the transaction on its own first, like Conn. pgx
+// offers no failed LargeObjects value, so a transaction that cannot begin
+// panics here with its error (its Commit would return the same error).
 func (t *Tx) LargeObjects() pgx.LargeObjects {
-	panic("database: large objects in a pipelined transaction")
+	if err := t.begin(context.Background()); err != nil {
+		panic(fmt.Sprintf("database: large objects: %v", err))
+	}
+	return t.tx.LargeObjects()
 }
 
 // Conn returns the transaction's connection; the transaction is begun

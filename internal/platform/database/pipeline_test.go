@@ -238,3 +238,32 @@ func isUniqueViolation(err error) bool {
 }
 
 func contains(err error, s string) bool { return err != nil && strings.Contains(err.Error(), s) }
+
+// Large objects work in a pipelined transaction (it begins on its own
+// first) and commit with it.
+func TestPipelinedTxLargeObjects(t *testing.T) {
+	pool, _ := countingPool(t)
+	ctx := context.Background()
+	var oid uint32
+	err := database.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		lo := tx.LargeObjects()
+		var err error
+		if oid, err = lo.Create(ctx, 0); err != nil {
+			return err
+		}
+		obj, err := lo.Open(ctx, oid, pgx.LargeObjectModeWrite)
+		if err != nil {
+			return err
+		}
+		_, err = obj.Write([]byte("dune"))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = pool.Exec(ctx, "SELECT lo_unlink($1)", oid) })
+	var got []byte
+	if err := pool.QueryRow(ctx, "SELECT lo_get($1)", oid).Scan(&got); err != nil || string(got) != "dune" {
+		t.Fatalf("lo_get = %q, %v; want \"dune\"", got, err)
+	}
+}

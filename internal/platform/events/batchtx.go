@@ -2,7 +2,6 @@ package events
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -51,7 +50,7 @@ func insertOutbox(ctx context.Context, tx pgx.Tx, rows []pendingRow) error {
 	}
 	// At commit: in a pipelined transaction (database.Tx) the rows travel
 	// with the COMMIT; their ids are still assigned in this order.
-	if err := database.ExecAtCommit(ctx, tx, fmt.Sprintf("events: enqueue %d event(s), first %s %s", n, types[0], ids[0]), `
+	return database.ExecAtCommit(ctx, tx, "events: enqueue outbox rows", `
 		WITH r AS (
 			SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::jsonb[], $5::text[], $6::text[], $7::text[])
 				WITH ORDINALITY AS r(topic, key, payload, headers, event_id, event_type, note, ord)
@@ -64,8 +63,5 @@ func insertOutbox(ctx context.Context, tx pgx.Tx, rows []pendingRow) error {
 			ELSE ins.id || ' ' || (extract(epoch FROM ins.created_at) * 1000000)::bigint || ' ' || r.note END)
 		FROM (SELECT id, created_at, row_number() OVER (ORDER BY id) AS ord FROM ins) ins JOIN r USING (ord)
 		ORDER BY ins.id`,
-		topics, keys, payloads, headers, ids, types, notes, OutboxChannel); err != nil {
-		return err
-	}
-	return nil
+		topics, keys, payloads, headers, ids, types, notes, OutboxChannel)
 }
