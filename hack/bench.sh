@@ -5,7 +5,8 @@
 #   BENCH_DURATION (20s)  BENCH_USERS (50)  BENCH_BOOKS (50)  BENCH_CONCURRENCY (32)
 #   BENCH_WARMUP (3s: flat out before measuring; a fresh `make dev` broker's JIT needs minutes
 #   of traffic, so the first run after starting `make dev` measures a colder Kafka)
-#   BENCH_WAIT (25s: each order is read with one GET /api/orders/{id}?wait=; 0 polls instead)
+#   BENCH_WAIT (25s: each order is placed with Prefer: wait=25, so its POST answers with the
+#   decision; BENCH_ARGS=-prefer=false reads it with GET /api/orders/{id}?wait= instead; 0 polls)
 #   BENCH_ARGS (extra flags for bookstore-load, e.g. "-rate 100" instead of -auto)
 # It prints, last, the PostgreSQL commits/statements and the CPU (per process tree,
 # from /proc) per completed order, and the ratio of completed orders/s to pgbench tps.

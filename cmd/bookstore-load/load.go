@@ -30,6 +30,7 @@ type options struct {
 	Poll           time.Duration
 	PollMax        time.Duration
 	Wait           time.Duration
+	Prefer         bool // with Wait: POST with Prefer: wait=, so the decision comes with its answer
 	CPUPids        []procGroup
 	Warmup         time.Duration
 	PgbenchDSN     string
@@ -55,8 +56,9 @@ type orderView struct {
 }
 
 // placeAndWait places one order and reads it until it is final: with
-// o.Wait > 0 by long polls (GET /api/orders/{id}?wait=, answered when the
-// order is decided), else by polling with a doubling delay.
+// o.Wait > 0 and o.Prefer by the POST itself (Prefer: wait=, answered 201
+// with the order once it is decided), else with o.Wait > 0 by long polls
+// (GET /api/orders/{id}?wait=), else by polling with a doubling delay.
 func placeAndWait(ctx context.Context, a *loadgen.Client, f *loadgen.Fixture, o options) result {
 	u := f.Users[rand.IntN(len(f.Users))]
 	ids := make([]string, o.BooksPerOrder)
@@ -65,10 +67,20 @@ func placeAndWait(ctx context.Context, a *loadgen.Client, f *loadgen.Fixture, o 
 	}
 	start := time.Now()
 	var placed struct {
-		OrderID string `json:"orderId"`
+		orderView
+		OrderID string `json:"orderId"` // 202
+		ID      string `json:"id"`      // 201
 	}
-	if err := a.Do(ctx, http.MethodPost, "/api/orders", u.Token, map[string]any{"bookIds": ids}, &placed); err != nil {
+	req := loadgen.Request{Method: http.MethodPost, Path: "/api/orders", Token: u.Token, Body: map[string]any{"bookIds": ids}}
+	if o.Wait > 0 && o.Prefer {
+		req.Header = map[string]string{"Prefer": fmt.Sprintf("wait=%d", int(o.Wait.Seconds()))}
+	}
+	status, err := a.Send(ctx, req, &placed)
+	if err != nil {
 		return result{err: err, reqs: 1}
+	}
+	if status == http.StatusCreated && placed.Status != "Pending" {
+		return result{status: placed.Status, latency: time.Since(start), server: placed.UpdatedAt.Sub(placed.CreatedAt), reqs: 1}
 	}
 	path := "/api/orders/" + placed.OrderID
 	if o.Wait > 0 {

@@ -47,6 +47,7 @@ func main() {
 	flag.DurationVar(&o.Poll, "poll", 5*time.Millisecond, "first poll of an order after this delay; the delay doubles up to -poll-max")
 	flag.DurationVar(&o.PollMax, "poll-max", 40*time.Millisecond, "longest delay between two polls of an order")
 	flag.DurationVar(&o.Wait, "wait", 0, "long-poll each order with GET /api/orders/{id}?wait=<this> instead of polling (0 = poll)")
+	flag.BoolVar(&o.Prefer, "prefer", true, "with -wait: POST with Prefer: wait=<-wait seconds>, so that one request learns the decision (false: POST, then GET ?wait=)")
 	cpuPids := flag.String("cpu-pids", "", "label=pid,... process trees whose CPU per completed order is reported (the tool itself is always included)")
 	flag.DurationVar(&o.Warmup, "warmup", 3*time.Second, "orders placed flat out before measuring (not counted)")
 	flag.StringVar(&o.PgbenchDSN, "pgbench-dsn", "", "PostgreSQL DSN (admin) for the pgbench ceiling; empty skips pgbench")

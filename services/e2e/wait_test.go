@@ -72,3 +72,42 @@ func TestLongPollAnswersWhenDecided(t *testing.T) {
 		}
 	}
 }
+
+// With Prefer: wait=N the POST itself answers with the decided order — one
+// request per order — for a completed and a failed order alike, and its
+// answer is the order as a fresh read shows it.
+func TestPlaceWithPreferWaitAnswersWhenDecided(t *testing.T) {
+	s := newSystem(t)
+	admin := s.admin()
+	alice := s.register("prefer@example.com")
+	s.topUp(alice, 100)
+	for _, tc := range []struct {
+		name  string
+		stock int64
+		want  string
+	}{
+		{"completed", 5, order.StatusCompleted},
+		{"failed (no stock)", 0, order.StatusFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := apptestRequest(http.MethodPost, "/api/orders", alice.Token)
+			req.Body = map[string]any{"bookIds": []string{s.createBook(admin, 1, tc.stock)}}
+			req.Header = map[string]string{"Prefer": "wait=20"}
+			start := time.Now()
+			r := s.svc("order").Do(t, req).Expect(t, http.StatusCreated)
+			if took := time.Since(start); took > 10*time.Second {
+				t.Errorf("POST took %s: not answered by the decision", took)
+			}
+			var o order.Order
+			r.JSON(t, &o)
+			if o.Status != tc.want || r.Header.Get("Location") != "/api/orders/"+o.ID {
+				t.Fatalf("POST answered %q (Location %q), want %s", o.Status, r.Header.Get("Location"), tc.want)
+			}
+			var fresh order.Order
+			s.svc("order").Get(t, "/api/orders/"+o.ID, alice.Token).Expect(t, http.StatusOK).JSON(t, &fresh)
+			if !reflect.DeepEqual(o, fresh) {
+				t.Errorf("POST answered %+v, a fresh read shows %+v", o, fresh)
+			}
+		})
+	}
+}

@@ -181,6 +181,14 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	orderID := uuid.Must(uuid.NewV7())
 	out := createResponse{OrderID: orderID.String(), Status: StatusPending}
+	// Prefer: wait=N — registered before the commit, so that the decision's
+	// notification cannot come before the waiter (place_wait.go).
+	wait, prefer := httpx.PreferWait(r, MaxWait)
+	var reg registration
+	if prefer && wait > 0 {
+		reg = s.waiters.register(orderID.String())
+	}
+	var placed Order
 	// One local transaction: the idempotency claim, the prices from the
 	// catalogue projection, the order, its items and OrderCreated. Books
 	// the projection has not seen yet are priced by the inventory API
@@ -204,9 +212,11 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return nil, err
 		}
-		if err := insertOrder(ctx, tx, orderID, p.UserID, total, items); err != nil {
+		created, err := insertOrder(ctx, tx, orderID, p.UserID, total, items)
+		if err != nil {
 			return nil, err
 		}
+		placed = placedOrder(orderID, p.UserID, created, total, items)
 		return out, events.Enqueue(ctx, tx, s.topics.Orders, orderID.String(), env)
 	}
 	replay, err := idempotency.InTx(ctx, database.Pipelined{Pool: s.pool}, p.UserID, key, hash, http.StatusAccepted, place)
@@ -216,34 +226,44 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 		}
 		replay, err = idempotency.InTx(ctx, database.Pipelined{Pool: s.pool}, p.UserID, key, hash, http.StatusAccepted, place)
 	}
-	if err != nil {
+	if err != nil || replay != nil {
+		reg.done()
+		if err == nil {
+			replay.Write(w) // the stored answer, which did not wait
+		}
 		return err
 	}
-	if replay != nil {
-		replay.Write(w)
-		return nil
-	}
 	w.Header().Set("Location", "/api/orders/"+orderID.String())
+	if reg.ok {
+		httpx.PreferenceApplied(w, wait)
+		if o := s.awaitPlaced(ctx, reg, placed, p, wait); o.Status != StatusPending {
+			httpx.WriteJSON(w, http.StatusCreated, o)
+			return nil
+		}
+	}
 	httpx.WriteJSON(w, http.StatusAccepted, out)
 	return nil
 }
 
-// insertOrder stores the order Pending with its items in one statement.
-func insertOrder(ctx context.Context, tx pgx.Tx, id uuid.UUID, userID string, total int64, items []events.OrderItem) error {
+// insertOrder stores the order Pending with its items in one statement and
+// returns its creation time.
+func insertOrder(ctx context.Context, tx pgx.Tx, id uuid.UUID, userID string, total int64, items []events.OrderItem) (time.Time, error) {
 	books := make([]string, len(items))
 	price := make([]int64, len(items))
 	qty := make([]int64, len(items))
 	for i, it := range items {
 		books[i], price[i], qty[i] = it.BookID, it.Price, it.Quantity
 	}
-	if _, err := tx.Exec(ctx, `
-		WITH o AS (INSERT INTO orders (id, user_id, status, total_price) VALUES ($1, $2, 'Pending', $3) RETURNING id)
-		INSERT INTO order_items (order_id, book_id, price, quantity)
-		SELECT o.id, i.book_id, i.price, i.quantity FROM o, unnest($4::uuid[], $5::bigint[], $6::int[]) AS i(book_id, price, quantity)`,
-		database.UUID(id), userID, total, books, price, qty); err != nil {
-		return fmt.Errorf("insert order: %w", err)
+	var created time.Time
+	if err := tx.QueryRow(ctx, `
+		WITH o AS (INSERT INTO orders (id, user_id, status, total_price) VALUES ($1, $2, 'Pending', $3) RETURNING id, created_at),
+		i AS (INSERT INTO order_items (order_id, book_id, price, quantity)
+			SELECT o.id, i.book_id, i.price, i.quantity FROM o, unnest($4::uuid[], $5::bigint[], $6::int[]) AS i(book_id, price, quantity))
+		SELECT created_at FROM o`,
+		database.UUID(id), userID, total, books, price, qty).Scan(&created); err != nil {
+		return time.Time{}, fmt.Errorf("insert order: %w", err)
 	}
-	return nil
+	return created, nil
 }
 
 const orderColumns = `id::text, user_id::text, status, created_at, updated_at, is_payment_processed,

@@ -187,42 +187,70 @@ func (w *Waiters) listen(ctx context.Context) error {
 	}
 }
 
+// registration is one waiter's slot: wake receives once when the order
+// may have become final; ok is false when no slot was free.
+type registration struct {
+	wake    <-chan *finalState
+	release func()
+	ok      bool
+}
+
+func (w *Waiters) register(orderID string) registration {
+	wake, release, ok := w.add(orderID)
+	return registration{wake: wake, release: release, ok: ok}
+}
+
+// done gives the slot back.
+func (r registration) done() {
+	if r.ok {
+		r.release()
+	}
+}
+
 // Wait waits up to d for orderID to become final, reading it with load: it
 // returns as soon as load reports a final status, or with the last state
 // read at the deadline, when ctx ends or when no waiter slot is free.
 // recheck bounds the wait between two reads even without a notification
 // (a notification lost to a reconnect delays the answer by at most that).
 func (w *Waiters) Wait(ctx context.Context, orderID string, d, recheck time.Duration, load func(context.Context) (Order, error)) (Order, error) {
+	reg := w.register(orderID)
+	o, err := load(ctx)
+	return w.await(ctx, orderID, reg, o, err, d, recheck, load)
+}
+
+// await is Wait after the first read: reg was taken before o was read (or
+// before the transaction that stored o committed), so no decision after o
+// goes unnoticed.
+func (w *Waiters) await(ctx context.Context, orderID string, reg registration, o Order, err error,
+	d, recheck time.Duration, load func(context.Context) (Order, error)) (Order, error) {
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
 	for {
-		wake, release, ok := w.add(orderID)
-		o, err := load(ctx)
-		if err != nil || o.Status != StatusPending || !ok {
-			if ok {
-				release()
-			}
+		if err != nil || o.Status != StatusPending || !reg.ok {
+			reg.done()
 			return o, err
 		}
 		tick := time.NewTimer(recheck)
 		select {
-		case st := <-wake:
+		case st := <-reg.wake:
 			if st != nil {
-				release()
+				reg.done()
 				tick.Stop()
 				return st.apply(o), nil // the decision's own state: no second read
 			}
 		case <-tick.C:
 		case <-deadline.C:
-			release()
+			reg.done()
 			tick.Stop()
 			return load(ctx)
 		case <-ctx.Done():
-			release()
+			reg.done()
 			tick.Stop()
 			return o, nil
 		}
-		release()
+		reg.done()
 		tick.Stop()
+		reg = w.register(orderID)
+		o, err = load(ctx)
 	}
 }
