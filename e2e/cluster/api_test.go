@@ -35,6 +35,15 @@ func (a *api) call(ctx context.Context, method, path, token string, body any) (i
 
 // callKey is call with an Idempotency-Key header when key is not empty.
 func (a *api) callKey(ctx context.Context, method, path, token string, body any, key string) (int, []byte, error) {
+	var h map[string]string
+	if key != "" {
+		h = map[string]string{"Idempotency-Key": key}
+	}
+	return a.callHeaders(ctx, method, path, token, body, h)
+}
+
+// callHeaders is call with the headers h.
+func (a *api) callHeaders(ctx context.Context, method, path, token string, body any, h map[string]string) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -56,8 +65,8 @@ func (a *api) callKey(ctx context.Context, method, path, token string, body any,
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	if key != "" {
-		req.Header.Set("Idempotency-Key", key)
+	for k, v := range h {
+		req.Header.Set(k, v)
 	}
 	resp, err := a.http.Do(req)
 	if err != nil {
@@ -162,6 +171,25 @@ func (a *api) final(t *testing.T, token, id string) orderView {
 		a.must(t, http.MethodGet, "/api/orders/"+id, token, nil, http.StatusOK, &o)
 		return o.Status != "Pending"
 	})
+	return o
+}
+
+// orderWaiting places an order with Prefer: wait=10: answered 201 with the
+// decided order, in one request through the entry point.
+func (a *api) orderWaiting(t *testing.T, token string, books ...string) orderView {
+	t.Helper()
+	status, data, err := a.callHeaders(context.Background(), http.MethodPost, "/api/orders", token,
+		map[string]any{"bookIds": books}, map[string]string{"Prefer": "wait=10"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status != http.StatusCreated {
+		t.Fatalf("POST /api/orders with Prefer: wait=10 = %d %s, want 201 with the decided order", status, data)
+	}
+	var o orderView
+	if err := json.Unmarshal(data, &o); err != nil {
+		t.Fatalf("POST /api/orders: decode %s: %v", data, err)
+	}
 	return o
 }
 

@@ -14,9 +14,10 @@ func testSeedWalkthrough(t *testing.T) { walkthrough(t, newAPI(t)) }
 
 // walkthrough is the seed's scenario against the pods the operator runs,
 // through the entry point a names: register, login, the generated admin adds
-// a book, top up, an order completes, the balance is charged, a second order
-// fails out of stock and is refunded, and after logout the token is refused
-// by every service.
+// a book, top up, an order completes (placed with Prefer: wait, so its POST
+// answers with the decision), the balance is charged, a second order (placed,
+// then read until final) fails out of stock and is refunded, and after
+// logout the token is refused by every service.
 func walkthrough(t *testing.T, a *api) {
 	admin := a.admin(t)
 	alice := a.user(t, "alice")
@@ -24,7 +25,7 @@ func walkthrough(t *testing.T, a *api) {
 	book := a.createBook(t, admin, 20, 1)
 	a.must(t, http.MethodPost, "/api/tokens/add", alice, map[string]int{"amount": 100}, http.StatusOK, nil)
 
-	first := a.final(t, alice, a.order(t, alice, book))
+	first := a.orderWaiting(t, alice, book)
 	if first.Status != "Completed" || first.TotalPrice != 20 {
 		t.Fatalf("first order = %+v, want Completed for 20", first)
 	}
