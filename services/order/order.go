@@ -78,6 +78,13 @@ type Service struct {
 func Build(opts Options) app.Builder {
 	return func(ctx context.Context, d app.Deps) (app.Service, error) {
 		s := New(d, opts)
+		if d.Metrics != nil {
+			for _, c := range s.waiters.Collectors() {
+				if err := d.Metrics.Registry.Register(c); err != nil {
+					return app.Service{}, fmt.Errorf("register waiter metrics: %w", err)
+				}
+			}
+		}
 		return app.Service{
 			Routes:  s.Routes,
 			OpenAPI: openapiDoc,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +56,10 @@ func TestPlaceWithPreferWait(t *testing.T) {
 	// Meanwhile the only waiter slot is taken: this POST answers at once.
 	if r, took := post("wait=20"); r.Status != http.StatusAccepted || r.Header.Get("Preference-Applied") != "" || took > 5*time.Second {
 		t.Fatalf("over the waiter limit: %d, Preference-Applied %q after %s", r.Status, r.Header.Get("Preference-Applied"), took)
+	}
+	if m := string(orders.Get(t, "/metrics", "").Expect(t, http.StatusOK).Body); !strings.Contains(m, "bookstore_order_waiters 1\n") ||
+		!strings.Contains(m, "bookstore_order_waiters_limit 1\n") || !strings.Contains(m, "bookstore_order_waits_refused_total 1\n") {
+		t.Errorf("metrics while one POST waits and one was refused:\n%s", grepLines(m, "bookstore_order_wait"))
 	}
 	decideWithState(t, f.dsn, id)
 	var got *apptest.Response
@@ -117,4 +122,14 @@ func decideWithState(t *testing.T, dsn, id string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func grepLines(s, substr string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, substr) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // FinalChannel is the PostgreSQL NOTIFY channel on which the transaction
@@ -69,6 +71,26 @@ type Waiters struct {
 	mu      sync.Mutex
 	byOrder map[string]map[chan *finalState]struct{}
 	closed  bool
+	refused atomic.Int64 // waits answered at once: every slot taken
+}
+
+// Collectors are the waiters' metrics: requests waiting now, the limit, and
+// the waits refused because every slot was taken.
+func (w *Waiters) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "bookstore_order_waiters",
+			Help: "Requests waiting for an order's decision (GET /api/orders/{id}?wait=, POST /api/orders with Prefer: wait).",
+		}, func() float64 { return float64(len(w.slots)) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "bookstore_order_waiters_limit",
+			Help: "Requests one process lets wait at once; beyond it they are answered at once.",
+		}, func() float64 { return float64(cap(w.slots)) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "bookstore_order_waits_refused_total",
+			Help: "Waits answered at once because every waiter slot was taken.",
+		}, func() float64 { return float64(w.refused.Load()) }),
+	}
 }
 
 // NewWaiters returns the waiters of pool's database, at most max at once.
@@ -87,6 +109,7 @@ func (w *Waiters) add(orderID string) (wake <-chan *finalState, release func(), 
 	select {
 	case w.slots <- struct{}{}:
 	default:
+		w.refused.Add(1)
 		return nil, nil, false
 	}
 	ch := make(chan *finalState, 1)
