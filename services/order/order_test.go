@@ -28,15 +28,29 @@ type fixture struct {
 	admin     string
 }
 
-func start(t testing.TB) fixture {
+func start(t testing.TB) fixture { return startWith(t, order.Options{}) }
+
+// startWith starts inventory and an order service built with opts.
+func startWith(t testing.TB, opts order.Options) fixture {
 	t.Helper()
 	env := apptest.NewEnv(t)
 	inv := apptest.Start(t, env.Config(t, "inventory"), inventory.Build(inventory.Options{}))
 	cfg := env.Config(t, "order")
 	cfg.InventoryURL = inv.URL
-	f := fixture{env: env, inventory: inv, orders: apptest.Start(t, cfg, order.Build(order.Options{})), dsn: cfg.DatabaseURL}
+	f := fixture{env: env, inventory: inv, orders: apptest.Start(t, cfg, order.Build(opts)), dsn: cfg.DatabaseURL}
 	_, f.admin = env.User(t, auth.RoleAdmin)
 	return f
+}
+
+// db connects to the order database until the test ends.
+func (f fixture) db(t testing.TB) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), f.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(context.Background()) })
+	return conn
 }
 
 func (f fixture) user(t testing.TB) (string, string) {
@@ -89,11 +103,7 @@ func TestPlaceAndGetOrder(t *testing.T) {
 	}
 
 	// OrderCreated is in the outbox, in the same database, keyed by order id.
-	conn, err := pgx.Connect(context.Background(), f.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
+	conn := f.db(t)
 	var (
 		topic, key string
 		payload    []byte

@@ -8,10 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/bookstore-platform/bookstore/internal/platform/apptest"
-	"github.com/bookstore-platform/bookstore/services/inventory"
 	"github.com/bookstore-platform/bookstore/services/order"
 )
 
@@ -21,13 +18,8 @@ import (
 // waiter limit it answers at once.
 func TestPlaceWithPreferWait(t *testing.T) {
 	t.Parallel()
-	env := apptest.NewEnv(t)
-	inv := apptest.Start(t, env.Config(t, "inventory"), inventory.Build(inventory.Options{}))
-	cfg := env.Config(t, "order")
-	cfg.InventoryURL = inv.URL
-	orders := apptest.Start(t, cfg, order.Build(order.Options{MaxWaiters: 1, WaitRecheck: time.Minute}))
-	f := fixture{env: env, inventory: inv, orders: orders, dsn: cfg.DatabaseURL}
-	_, f.admin = env.User(t, "admin")
+	f := startWaiting(t)
+	orders := f.orders
 	uid, tok := f.user(t)
 	a, b := f.book(t, 2), f.book(t, 5)
 	post := func(prefer string) (*apptest.Response, time.Duration) {
@@ -52,7 +44,7 @@ func TestPlaceWithPreferWait(t *testing.T) {
 	// Decided while the POST waits: 201 with the order as GET shows it.
 	done := make(chan *apptest.Response, 1)
 	go func() { r, _ := post("respond-async, wait=20"); done <- r }()
-	id := newOrderOf(t, f.dsn, uid, pending.OrderID)
+	id := newOrderOf(t, f, uid, pending.OrderID)
 	// Meanwhile the only waiter slot is taken: this POST answers at once.
 	if r, took := post("wait=20"); r.Status != http.StatusAccepted || r.Header.Get("Preference-Applied") != "" || took > 5*time.Second {
 		t.Fatalf("over the waiter limit: %d, Preference-Applied %q after %s", r.Status, r.Header.Get("Preference-Applied"), took)
@@ -61,7 +53,7 @@ func TestPlaceWithPreferWait(t *testing.T) {
 		!strings.Contains(m, "bookstore_order_waiters_limit 1\n") || !strings.Contains(m, "bookstore_order_waits_refused_total 1\n") {
 		t.Errorf("metrics while one POST waits and one was refused:\n%s", grepLines(m, "bookstore_order_wait"))
 	}
-	decideWithState(t, f.dsn, id)
+	decideWithState(t, f, id)
 	var got *apptest.Response
 	select {
 	case got = <-done:
@@ -84,14 +76,10 @@ func TestPlaceWithPreferWait(t *testing.T) {
 }
 
 // newOrderOf returns the id of userID's order other than known, once stored.
-func newOrderOf(t *testing.T, dsn, userID, known string) string {
+func newOrderOf(t *testing.T, f fixture, userID, known string) string {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := f.db(t)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		var id string
 		err := conn.QueryRow(ctx, `SELECT id::text FROM orders WHERE user_id = $1 AND id <> $2`, userID, known).Scan(&id)
@@ -105,15 +93,9 @@ func newOrderOf(t *testing.T, dsn, userID, known string) string {
 
 // decideWithState completes order id and notifies with its new state, in
 // one transaction, as the saga's decision does.
-func decideWithState(t *testing.T, dsn, id string) {
+func decideWithState(t *testing.T, f fixture, id string) {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, `WITH o AS (
+	_, err := f.db(t).Exec(context.Background(), `WITH o AS (
 		UPDATE orders SET status = 'Completed', is_payment_processed = true, is_inventory_processed = true,
 			version = version + 1, updated_at = now() WHERE id = $1 RETURNING *)
 		SELECT pg_notify($2, json_build_object('id', o.id, 'status', o.status, 'updatedAt', o.updated_at,

@@ -8,8 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/bookstore-platform/bookstore/internal/platform/apptest"
-	"github.com/bookstore-platform/bookstore/services/inventory"
 	"github.com/bookstore-platform/bookstore/services/order"
 )
 
@@ -17,14 +15,8 @@ import (
 // transaction with the notification, as the saga's decision does.
 func TestLongPoll(t *testing.T) {
 	t.Parallel()
-	env := apptest.NewEnv(t)
-	inv := apptest.Start(t, env.Config(t, "inventory"), inventory.Build(inventory.Options{}))
-	cfg := env.Config(t, "order")
-	cfg.InventoryURL = inv.URL
-	// One waiter at most, and no re-read before the deadline.
-	orders := apptest.Start(t, cfg, order.Build(order.Options{MaxWaiters: 1, WaitRecheck: time.Minute}))
-	f := fixture{env: env, inventory: inv, orders: orders, dsn: cfg.DatabaseURL}
-	_, f.admin = env.User(t, "admin")
+	f := startWaiting(t)
+	orders := f.orders
 	_, tok := f.user(t)
 	bk := f.book(t, 2)
 
@@ -53,7 +45,7 @@ func TestLongPoll(t *testing.T) {
 	if o, took := get(id, "20s"); o.Status != order.StatusPending || took > 5*time.Second {
 		t.Fatalf("over the waiter limit: %s after %s, want Pending at once", o.Status, took)
 	}
-	decide(t, f.dsn, id)
+	decide(t, f, id)
 	select {
 	case a := <-done:
 		if a.o.Status != order.StatusCompleted || a.took > 10*time.Second {
@@ -74,16 +66,17 @@ func TestLongPoll(t *testing.T) {
 	}
 }
 
+// startWaiting is start with one waiter slot at most and no re-read of a
+// waiting order before its deadline.
+func startWaiting(t *testing.T) fixture {
+	return startWith(t, order.Options{MaxWaiters: 1, WaitRecheck: time.Minute})
+}
+
 // decide completes order id and notifies in one transaction.
-func decide(t *testing.T, dsn, id string) {
+func decide(t *testing.T, f fixture, id string) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, f.db(t), func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `UPDATE orders SET status = 'Completed', is_payment_processed = true, is_inventory_processed = true, updated_at = now() WHERE id = $1`, id); err != nil {
 			return err
 		}
