@@ -195,6 +195,12 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 	if prefer && wait > 0 {
 		reg = s.waiters.register(orderID.String())
 	}
+	waiting := false // reg is handed to awaitPlaced, which gives it back
+	defer func() {
+		if !waiting {
+			reg.done()
+		}
+	}()
 	var placed Order
 	// One local transaction: the idempotency claim, the prices from the
 	// catalogue projection, the order, its items and OrderCreated. Books
@@ -233,16 +239,17 @@ func (s *Service) create(w http.ResponseWriter, r *http.Request) error {
 		}
 		replay, err = idempotency.InTx(ctx, database.Pipelined{Pool: s.pool}, p.UserID, key, hash, http.StatusAccepted, place)
 	}
-	if err != nil || replay != nil {
-		reg.done()
-		if err == nil {
-			replay.Write(w) // the stored answer, which did not wait
-		}
+	if err != nil {
 		return err
+	}
+	if replay != nil {
+		replay.Write(w) // the stored answer, which did not wait
+		return nil
 	}
 	w.Header().Set("Location", "/api/orders/"+orderID.String())
 	if reg.ok {
 		httpx.PreferenceApplied(w, wait)
+		waiting = true
 		if o := s.awaitPlaced(ctx, reg, placed, p, wait); o.Status != StatusPending {
 			httpx.WriteJSON(w, http.StatusCreated, o)
 			return nil

@@ -3,12 +3,14 @@ package order_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/bookstore-platform/bookstore/internal/platform/apptest"
+	"github.com/bookstore-platform/bookstore/internal/platform/httpx"
 	"github.com/bookstore-platform/bookstore/services/order"
 )
 
@@ -114,4 +116,27 @@ func grepLines(s, substr string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// A POST that fails after taking a waiter slot (here: the inventory cannot
+// price a book the projection has not seen) gives the slot back.
+func TestPlaceWithPreferWaitFailingGivesTheSlotBack(t *testing.T) {
+	t.Parallel()
+	f := startWith(t, order.Options{MaxWaiters: 1, Catalog: downCatalog{}})
+	_, tok := f.user(t)
+	for range 2 {
+		r := f.orders.Do(t, apptest.Request{Method: http.MethodPost, Path: "/api/orders", Token: tok,
+			Body: map[string]any{"bookIds": []string{f.book(t, 1)}}, Header: map[string]string{"Prefer": "wait=5"}})
+		r.Expect(t, http.StatusServiceUnavailable)
+	}
+	m := string(f.orders.Get(t, "/metrics", "").Expect(t, http.StatusOK).Body)
+	if !strings.Contains(m, "bookstore_order_waiters 0\n") || !strings.Contains(m, "bookstore_order_waits_refused_total 0\n") {
+		t.Errorf("after failed POSTs:\n%s", grepLines(m, "bookstore_order_wait"))
+	}
+}
+
+type downCatalog struct{}
+
+func (downCatalog) Books(context.Context, string, []string) (map[string]order.CatalogBook, error) {
+	return nil, httpx.Unavailable("inventory unreachable", errors.New("test: down"))
 }
