@@ -422,6 +422,17 @@ func (s *system) messages(wait time.Duration, topics ...string) []*kafka.Message
 	c := eventstest.Reader(t, s.kafka, topics...)
 	defer c.Close()
 	var out []*kafka.Message
+	// The quiet window starts once the reader's group has its partitions:
+	// joining the group alone can take over a second on a loaded machine.
+	for joining := time.Now().Add(30 * time.Second); time.Now().Before(joining); {
+		if m, err := c.ReadMessage(100 * time.Millisecond); err == nil {
+			out = append(out, m)
+			break
+		}
+		if a, err := c.Assignment(); err == nil && len(a) > 0 {
+			break
+		}
+	}
 	quiet := time.Now().Add(wait)
 	for time.Now().Before(quiet) {
 		m, err := c.ReadMessage(100 * time.Millisecond)
