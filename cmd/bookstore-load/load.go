@@ -68,8 +68,7 @@ func placeAndWait(ctx context.Context, a *loadgen.Client, f *loadgen.Fixture, o 
 	start := time.Now()
 	var placed struct {
 		orderView
-		OrderID string `json:"orderId"` // 202
-		ID      string `json:"id"`      // 201
+		OrderID string `json:"orderId"` // 202; a 201 is the order itself
 	}
 	req := loadgen.Request{Method: http.MethodPost, Path: "/api/orders", Token: u.Token, Body: map[string]any{"bookIds": ids}}
 	if o.Wait > 0 && o.Prefer {

@@ -101,23 +101,23 @@ func NewWaiters(pool *pgxpool.Pool, log *slog.Logger, max int) *Waiters {
 	return &Waiters{pool: pool, log: log, slots: make(chan struct{}, max), byOrder: map[string]map[chan *finalState]struct{}{}}
 }
 
-// add registers a waiter for orderID. It returns the channel that receives
-// once when the order may have become final (its notified state, or nil:
-// read it again), and the release function; ok is false when max requests
-// already wait (or the server is draining).
-func (w *Waiters) add(orderID string) (wake <-chan *finalState, release func(), ok bool) {
+// register registers a waiter for orderID: its wake channel receives once
+// when the order may have become final (its notified state, or nil: read
+// it again); ok is false when max requests already wait (or the server is
+// draining).
+func (w *Waiters) register(orderID string) registration {
 	select {
 	case w.slots <- struct{}{}:
 	default:
 		w.refused.Add(1)
-		return nil, nil, false
+		return registration{}
 	}
 	ch := make(chan *finalState, 1)
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
 		<-w.slots
-		return nil, nil, false
+		return registration{}
 	}
 	set := w.byOrder[orderID]
 	if set == nil {
@@ -126,7 +126,7 @@ func (w *Waiters) add(orderID string) (wake <-chan *finalState, release func(), 
 	}
 	set[ch] = struct{}{}
 	w.mu.Unlock()
-	return ch, func() {
+	return registration{wake: ch, ok: true, release: func() {
 		w.mu.Lock()
 		if set, ok := w.byOrder[orderID]; ok {
 			delete(set, ch)
@@ -136,7 +136,7 @@ func (w *Waiters) add(orderID string) (wake <-chan *finalState, release func(), 
 		}
 		w.mu.Unlock()
 		<-w.slots
-	}, true
+	}}
 }
 
 // wake wakes orderID's waiters ("" = every waiter) with the order's state
@@ -216,11 +216,6 @@ type registration struct {
 	wake    <-chan *finalState
 	release func()
 	ok      bool
-}
-
-func (w *Waiters) register(orderID string) registration {
-	wake, release, ok := w.add(orderID)
-	return registration{wake: wake, release: release, ok: ok}
 }
 
 // done gives the slot back.
