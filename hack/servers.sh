@@ -57,7 +57,7 @@ revive_postgres() {
   esac
   as_postgres "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start -o \
     "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $dir -c max_connections=400 -c shared_buffers=256MB ${extra[*]}" >/dev/null \
-    || die "PostgreSQL did not start (see $dir/server.log)"
+    || { tail -n 20 "$dir/server.log" >&2 2>/dev/null; die "PostgreSQL did not start (its log's last lines above; the data directory is removed on the way out)"; }
 }
 
 # kill_postgres: an immediate shutdown (every backend dies at once, no checkpoint: like a crash).
