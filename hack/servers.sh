@@ -36,12 +36,16 @@ ENV_FILE="$CACHE/${profile}servers.env"
 as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
+# die_log LOG MESSAGE: die, printing LOG's last lines first. Callers that stop the servers on
+# exit (make test, make faults) remove the data directory, and the log with it.
+die_log() { tail -n 20 "$1" >&2 2>/dev/null || true; die "$2 (the last lines of $1 are above)"; }
+
 start_postgres() {
   local dir="$DATA/postgres"
   mkdir -p "$dir"
   [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
   as_postgres "$PG_BIN/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --no-instructions >"$DATA/initdb.log" 2>&1 \
-    || die "initdb failed (see $DATA/initdb.log)"
+    || die_log "$DATA/initdb.log" "initdb failed"
   revive_postgres
 }
 
@@ -57,7 +61,7 @@ revive_postgres() {
   esac
   as_postgres "$PG_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 60 start -o \
     "-p $PG_PORT -c listen_addresses=127.0.0.1 -k $dir -c max_connections=400 -c shared_buffers=256MB ${extra[*]}" >/dev/null \
-    || { tail -n 20 "$dir/server.log" >&2 2>/dev/null; die "PostgreSQL did not start (its log's last lines above; the data directory is removed on the way out)"; }
+    || die_log "$dir/server.log" "PostgreSQL did not start"
 }
 
 # kill_postgres: an immediate shutdown (every backend dies at once, no checkpoint: like a crash).
@@ -85,7 +89,7 @@ revive_redis() {
   # deployment path runs Redis this way (docker-compose.yml, the operator's managed Redis).
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly yes --appendfsync everysec \
     --daemonize yes --pidfile "$STATE/redis.pid" --logfile "$DATA/redis.log" --dir "$DATA" \
-    || die "redis-server did not start (see $DATA/redis.log)"
+    || die_log "$DATA/redis.log" "redis-server did not start"
   wait_port 127.0.0.1 "$REDIS_PORT" 10 || die "Redis is not listening on $REDIS_PORT"
 }
 
@@ -148,14 +152,14 @@ appender.file.layout.pattern=[%d] %p %m (%c)%n
 PROPS
   local java; kafka_java
   "${java[@]}" kafka.tools.StorageTool format -t "bookstore-$profile-cluster0" -c "$DATA/kafka.properties" "${scram[@]}" >"$DATA/kafka-format.log" 2>&1 \
-    || die "formatting Kafka storage failed (see $DATA/kafka-format.log)"
+    || die_log "$DATA/kafka-format.log" "formatting Kafka storage failed"
   revive_kafka
   # The services' ACLs, once (they live in the metadata log, kept across a revive). Unprefixed
   # topics: make dev; the e2e harness's services use prefixes and add theirs (events.ApplyACLs).
   local acls="$CACHE/bin/bookstore-kafka-acls"
   (cd "$ROOT" && go build -o "$acls" ./cmd/bookstore-kafka-acls) || die "building cmd/bookstore-kafka-acls failed"
   BOOKSTORE_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT" BOOKSTORE_KAFKA_SASL_USERNAME=admin BOOKSTORE_KAFKA_SASL_PASSWORD="$ADMIN_PW" \
-    "$acls" >"$DATA/kafka-acls.log" 2>&1 || die "creating the Kafka ACLs failed (see $DATA/kafka-acls.log)"
+    "$acls" >"$DATA/kafka-acls.log" 2>&1 || die_log "$DATA/kafka-acls.log" "creating the Kafka ACLs failed"
 }
 
 # kafka_java sets the array java to the broker's JVM command. Test servers stop the JIT at C1:
@@ -174,12 +178,12 @@ revive_kafka() {
   nohup "${java[@]}" kafka.Kafka "$DATA/kafka.properties" >>"$DATA/kafka.out" 2>&1 &
   echo $! >"$STATE/kafka.pid"
   # Bounds of 180 s: on a loaded 2-core machine the JVM has taken more than 60 s to listen.
-  wait_port 127.0.0.1 "$KAFKA_PORT" 180 || die "Kafka is not listening on $KAFKA_PORT (see $DATA/kafka.log)"
+  wait_port 127.0.0.1 "$KAFKA_PORT" 180 || die_log "$DATA/kafka.log" "Kafka is not listening on $KAFKA_PORT"
   # The port opens before the broker has registered with the controller; wait for that line.
   local deadline=$((SECONDS + 180))
   until [ "$(grep -c "Kafka Server started" "$DATA/kafka.log" 2>/dev/null || true)" -gt "${started:-0}" ]; do
-    [ $SECONDS -ge $deadline ] && die "Kafka did not finish starting (see $DATA/kafka.log)"
-    pid_alive "$STATE/kafka.pid" || die "Kafka exited (see $DATA/kafka.out and $DATA/kafka.log)"
+    [ $SECONDS -ge $deadline ] && die_log "$DATA/kafka.log" "Kafka did not finish starting"
+    pid_alive "$STATE/kafka.pid" || { tail -n 20 "$DATA/kafka.out" >&2 2>/dev/null; die_log "$DATA/kafka.log" "Kafka exited"; }
     sleep 0.2
   done
 }
