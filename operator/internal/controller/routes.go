@@ -89,8 +89,13 @@ func (r *BookstoreReconciler) reconcileRoutes(ctx context.Context, p *pass) erro
 		if u.GetKind() != "HTTPRoute" {
 			continue
 		}
+		// The route's status comes from the cache, which does not hold a route
+		// this pass just created: that one has no status yet (its creation
+		// event brings another pass), which is no failure.
 		live := &gatewayv1.HTTPRoute{}
-		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: p.b.Namespace, Name: u.GetName()}, live); err != nil {
+		if err := r.Client.Get(ctx, client.ObjectKey{Namespace: p.b.Namespace, Name: u.GetName()}, live); apierrors.IsNotFound(err) {
+			continue
+		} else if err != nil {
 			return fmt.Errorf("read HTTPRoute %s: %w", u.GetName(), err)
 		}
 		for _, ps := range live.Status.Parents {
