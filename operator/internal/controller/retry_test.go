@@ -107,15 +107,30 @@ func testMigrationRetry(t *testing.T, h *harness, name string, first types.UID) 
 func waitEvent(t *testing.T, h *harness, name, reason, what string) {
 	t.Helper()
 	eventually(t, reason+" event", func() error {
-		var l eventsv1.EventList
-		if err := h.c.List(h.ctx, &l, client.InNamespace(h.ns)); err != nil {
+		notes, err := h.eventNotes(name, reason)
+		if err != nil {
 			return err
 		}
-		for _, e := range l.Items {
-			if e.Regarding.Name == name && e.Reason == reason && strings.Contains(e.Note, what) {
+		for _, n := range notes {
+			if strings.Contains(n, what) {
 				return nil
 			}
 		}
 		return errors.New("none yet")
 	})
+}
+
+// eventNotes lists the notes of the Events of reason about Bookstore name.
+func (h *harness) eventNotes(name, reason string) ([]string, error) {
+	var l eventsv1.EventList
+	if err := h.c.List(h.ctx, &l, client.InNamespace(h.ns)); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range l.Items {
+		if e.Regarding.Name == name && e.Reason == reason {
+			out = append(out, e.Note)
+		}
+	}
+	return out, nil
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -119,8 +118,8 @@ func TestGatewayAPIRoutes(t *testing.T) {
 	// Creating a route is no failure: a pass that reads back a route it has
 	// just created (not in the cache yet) must not end in a ReconcileError,
 	// which delayed the status by a few passes on a real cluster.
-	if errs := warnings(t, h, b.Name, "ReconcileError"); len(errs) > 0 {
-		t.Errorf("ReconcileError events while creating the routes: %q", errs)
+	if errs, err := h.eventNotes(b.Name, "ReconcileError"); err != nil || len(errs) > 0 {
+		t.Errorf("ReconcileError events while creating the routes: %q (%v)", errs, err)
 	}
 
 	setStatus := func(resolved metav1.ConditionStatus) {
@@ -168,22 +167,6 @@ func TestGatewayAPIRoutes(t *testing.T) {
 		}
 		return nil
 	})
-}
-
-// warnings lists the notes of the Events of reason about Bookstore name.
-func warnings(t *testing.T, h *harness, name, reason string) []string {
-	t.Helper()
-	var l eventsv1.EventList
-	if err := h.c.List(h.ctx, &l, client.InNamespace(h.ns)); err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range l.Items {
-		if e.Regarding.Name == name && e.Reason == reason {
-			out = append(out, e.Note)
-		}
-	}
-	return out
 }
 
 type errString string
