@@ -92,7 +92,7 @@ prune_tags() {
 # images, kept in the layout only).
 build_image() {
   local name=$1 ref=$2 k from=$4 populate=$5
-  k="$(echo "$3 $ref ${*:6}" | key)" # a new tag or a new image configuration is a new image
+  k="$(echo "$3 $ref" | key)" # a new tag is a new image
   shift 5
   local tar="$CL_IMAGES/$name-$k.tar" bundle="$CL/bundle-$name"
   oci_init

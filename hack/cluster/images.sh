@@ -74,7 +74,8 @@ build_all() {
   # STOPSIGNAL SIGINT as in the upstream image: a fast shutdown. On SIGTERM (a smart
   # shutdown) PostgreSQL waits for the services' pooled connections to close, i.e.
   # for the kubelet's kill at the end of the grace period, then starts with crash recovery.
-  build_image postgres "$(default_image Postgres)" "$(echo "$bkey postgresql-$POSTGRES_MAJOR 1" | key)" "$btag" pop_postgres \
+  # (The 2 in its key is the revision of this configuration: bump it when the flags change.)
+  build_image postgres "$(default_image Postgres)" "$(echo "$bkey postgresql-$POSTGRES_MAJOR 2" | key)" "$btag" pop_postgres \
     --config.user 999:999 --config.env "PATH=$pgbin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     --config.env PGDATA=/var/lib/postgresql/data --config.exposedports 5432/tcp --config.cmd postgres \
     --config.stopsignal SIGINT
