@@ -93,6 +93,14 @@ diagnose() {
       printf -- '----- logs (tail 40)\n' >&2
       kubectl_ -n "$ns" logs "$name" --all-containers --tail=40 >&2 2>&1 || true
     done
+  # a service that stays Ready can still be the one that stalled: its warnings
+  # and errors (relay, consumers, deadlines) from every pod, the previous ones too
+  kubectl_ get pods -A -l app.kubernetes.io/component=api --no-headers -o custom-columns=NS:.metadata.namespace,NAME:.metadata.name 2>/dev/null |
+    while read -r ns name; do
+      printf '\n===== %s/%s: warnings and errors (last 30)\n' "$ns" "$name" >&2
+      { kubectl_ -n "$ns" logs "$name" --previous 2>/dev/null; kubectl_ -n "$ns" logs "$name" 2>/dev/null; } |
+        grep -E '"level":"(WARN|ERROR)"' | tail -30 | cut -c1-400 >&2 || true
+    done
   printf '\n===== events (last 40)\n' >&2
   kubectl_ get events -A --sort-by=.lastTimestamp 2>/dev/null | tail -40 >&2 || true
   printf '\n===== host\n' >&2

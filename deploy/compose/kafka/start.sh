@@ -30,7 +30,12 @@ set --
   [ "$name" = controller ] && continue
   set -- "$@" --add-scram "SCRAM-SHA-512=[name=$name,password=$(cat "$d/password")]"
 done
-"$home/bin/kafka-storage.sh" format --config "$props" --cluster-id "$CLUSTER_ID" --ignore-formatted "$@"
+# A volume formatted before keeps its cluster id: a Bookstore deleted with reclaimPolicy
+# Retain and created again has a new UID, so a new derived CLUSTER_ID, but its retained
+# data belongs to the id it was formatted with.
+cluster_id=$CLUSTER_ID
+[ ! -f "$data/logs/meta.properties" ] || cluster_id=$(sed -n 's/^cluster.id=//p' "$data/logs/meta.properties")
+"$home/bin/kafka-storage.sh" format --config "$props" --cluster-id "${cluster_id:-$CLUSTER_ID}" --ignore-formatted "$@"
 cat >"$run/admin.properties" <<PROPS
 security.protocol=SASL_PLAINTEXT
 sasl.mechanism=SCRAM-SHA-512

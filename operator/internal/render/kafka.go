@@ -30,7 +30,8 @@ const (
 // (node id from the StatefulSet ordinal, the advertised stable DNS name) and
 // the JAAS settings holding the passwords (kafka-users/<user>/password, from
 // the credentials Secret), formats the log directory with the cluster id and the
-// SCRAM users (admin and one per service) on first start, runs the broker,
+// SCRAM users (admin and one per service) on first start (a volume formatted
+// already keeps its own cluster id: a re-created Bookstore on retained volumes), runs the broker,
 // then adds the services' ACLs (key acls: one kafka-acls.sh --add per line;
 // adding an existing ACL changes nothing; skipped when the volume records this
 // exact set as added, data/acls.applied) and marks the node ready.
@@ -66,7 +67,12 @@ set --
   [ "$name" = controller ] && continue
   set -- "$@" --add-scram "SCRAM-SHA-512=[name=$name,password=$(cat "$d/password")]"
 done
-"$home/bin/kafka-storage.sh" format --config "$props" --cluster-id "$CLUSTER_ID" --ignore-formatted "$@"
+# A volume formatted before keeps its cluster id: a Bookstore deleted with reclaimPolicy
+# Retain and created again has a new UID, so a new derived CLUSTER_ID, but its retained
+# data belongs to the id it was formatted with.
+cluster_id=$CLUSTER_ID
+[ ! -f "$data/logs/meta.properties" ] || cluster_id=$(sed -n 's/^cluster.id=//p' "$data/logs/meta.properties")
+"$home/bin/kafka-storage.sh" format --config "$props" --cluster-id "${cluster_id:-$CLUSTER_ID}" --ignore-formatted "$@"
 cat >"$run/admin.properties" <<PROPS
 security.protocol=SASL_PLAINTEXT
 sasl.mechanism=SCRAM-SHA-512

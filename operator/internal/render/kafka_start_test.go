@@ -91,9 +91,9 @@ func TestKafkaStartScript(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	run := func(home string) (*exec.Cmd, *os.File) {
+	run := func(home string, extra ...string) (*exec.Cmd, *os.File) {
 		cmd := exec.Command("sh", filepath.Join(dir, "config", "start.sh"))
-		cmd.Env = append(env, "PATH="+os.Getenv("PATH"), "HOSTNAME=demo-kafka-0", "KAFKA_HOME="+home,
+		cmd.Env = append(append(env, extra...), "PATH="+os.Getenv("PATH"), "HOSTNAME=demo-kafka-0", "KAFKA_HOME="+home,
 			"BOOKSTORE_KAFKA_CONFIG="+filepath.Join(dir, "config"),
 			"BOOKSTORE_KAFKA_DATA="+filepath.Join(dir, "data"),
 			"BOOKSTORE_KAFKA_RUN="+filepath.Join(dir, "run"),
@@ -125,7 +125,8 @@ func TestKafkaStartScript(t *testing.T) {
 	stopKafka(cmd)
 
 	// A restart on the same volume: the storage is formatted already and must
-	// stay as it is; the script goes on to start the broker and, since the
+	// stay as it is, also when the pod's CLUSTER_ID differs (the Bookstore was
+	// deleted with reclaimPolicy Retain and created again: a new UID); the script goes on to start the broker and, since the
 	// volume holds this ACL set already, only waits for the broker to answer
 	// (stand-ins for the broker and kafka-acls.sh here, which log their
 	// arguments, to spare a second JVM broker).
@@ -144,7 +145,7 @@ func TestKafkaStartScript(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cmd, log = run(fake)
+	cmd, log = run(fake, "CLUSTER_ID="+render.KafkaClusterID(&v1alpha1.Bookstore{ObjectMeta: metav1.ObjectMeta{UID: "0a2b4c6d-8e0f-4a1b-9c3d-5e7f9a1b3c5d"}}))
 	waitLog(t, cmd, log.Name(), "broker started with "+filepath.Join(dir, "run", "server.properties"), time.Minute)
 	waitLog(t, cmd, log.Name(), "ACLs in place, node ready", time.Minute)
 	checkFormatted(t, dir, b)
