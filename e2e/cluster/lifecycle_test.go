@@ -24,7 +24,7 @@ func TestBookstoreOnTheCluster(t *testing.T) {
 		{"rotate the JWT signing key: valid tokens keep working, logins switch kid", testJWTKeyRotation},
 		{"delete a service, the Kafka and the PostgreSQL pod under traffic", testPodDeletions},
 		{"the HPA scales the order service on CPU (metrics-server)", testHPAScalesOnCPU},
-		{"delete the Bookstore: owned objects collected, PVCs as reclaimPolicy says", testDeleteCollectsEverything},
+		{"delete the Bookstore: owned objects collected, PVCs as reclaimPolicy says, created again on them", testDeleteCollectsEverything},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, s.run) {
@@ -57,8 +57,11 @@ func testScaleThroughSpec(t *testing.T) {
 // testDeleteCollectsEverything: kubectl delete bookstore removes every object
 // the operator made (owner references, garbage collector); the PVCs of the
 // managed PostgreSQL and Kafka and the generated credentials Secret stay
-// because the sample's reclaimPolicy is Retain (the default).
+// because the sample's reclaimPolicy is Retain (the default); then it is
+// created again on them (testRecreateOnRetainedVolumes).
 func testDeleteCollectsEverything(t *testing.T) {
+	a := newAPI(t)
+	book := a.createBook(t, a.admin(t), 1, 5)
 	sel := "app.kubernetes.io/instance=" + bookstore
 	pvcs := strings.Fields(kubectl(t, "-n", namespace, "get", "pvc", "-o", "jsonpath={.items[*].metadata.name}"))
 	if len(pvcs) == 0 {
@@ -88,4 +91,5 @@ func testDeleteCollectsEverything(t *testing.T) {
 	if len(after) != len(pvcs) {
 		t.Errorf("PVCs after the delete %v, want all of %v kept (reclaimPolicy Retain)", after, pvcs)
 	}
+	t.Run("create it again: Ready on the retained volumes, data kept, the saga runs", func(t *testing.T) { testRecreateOnRetainedVolumes(t, book) })
 }

@@ -55,5 +55,6 @@ host="$(kubectl_ get -f "$SAMPLE" -o jsonpath='{.spec.ingress.host}')"
 {
   echo "BOOKSTORE_URL=http://127.0.0.1:$ENTRY_PORT"
   echo "BOOKSTORE_HOST=$host"
+  echo "BOOKSTORE_SAMPLE=$SAMPLE"
 } >>"$CL_ENV"
 kubectl_ get -f "$SAMPLE" >&2

@@ -51,6 +51,7 @@ func testPrune(t *testing.T, h *harness) {
 		{&networkingv1.Ingress{}, b.Name + "-docs"},
 		{&appsv1.StatefulSet{}, n.Postgres()},
 		{&corev1.Service{}, n.Postgres()},
+		{&corev1.Service{}, n.PostgresRW()},
 		{&corev1.ConfigMap{}, n.Postgres() + "-init"},
 		{&corev1.Secret{}, n.DatabaseSecret("order")},
 		{&networkingv1.NetworkPolicy{}, n.Postgres()},

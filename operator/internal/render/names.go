@@ -52,6 +52,11 @@ func (n Names) Admin() string { return n.bookstore().GeneratedAdminSecretName() 
 // Postgres is the managed PostgreSQL StatefulSet and its headless Service.
 func (n Names) Postgres() string { return n.Bookstore + "-postgres" }
 
+// PostgresRW is the managed PostgreSQL's ClusterIP Service, the address in
+// the services' DSNs: its virtual IP stays when the pod is replaced, while
+// the headless Service's DNS record names the old pod's IP for up to its TTL.
+func (n Names) PostgresRW() string { return n.Bookstore + "-postgres-rw" }
+
 // PostgresConfig is the ConfigMap with the managed PostgreSQL's configuration and start scripts.
 func (n Names) PostgresConfig() string { return n.Bookstore + "-postgres-init" }
 

@@ -114,7 +114,9 @@ exec postgres -D "$PGDATA"
 	return sb.String()
 }
 
-// ManagedPostgres returns the ConfigMap, headless Service and StatefulSet of the managed PostgreSQL.
+// ManagedPostgres returns the ConfigMap, the headless Service (the
+// StatefulSet's governing Service), the ClusterIP Service clients use
+// (PostgresRW) and the StatefulSet of the managed PostgreSQL.
 func ManagedPostgres(b *v1alpha1.Bookstore) []client.Object {
 	c := newComponent(b, "postgres")
 	m := b.Spec.Postgres.ManagedSpec()
@@ -130,6 +132,14 @@ func ManagedPostgres(b *v1alpha1.Bookstore) []client.Object {
 	svc := c.service(c.n.Postgres(), corev1.ServiceSpec{
 		ClusterIP: corev1.ClusterIPNone,
 		Ports:     []corev1.ServicePort{servicePort("postgres", 5432)},
+	})
+	// Clients connect through a virtual IP: kube-proxy moves it to the new
+	// pod as soon as that is Ready, and refuses connections while there is
+	// none, where a name resolved through the headless Service can still
+	// point at the deleted pod's IP (CoreDNS's ttl 30 and cache 30 in the
+	// usual Corefile) and a connect waits for "no route to host".
+	rw := c.service(c.n.PostgresRW(), corev1.ServiceSpec{
+		Ports: []corev1.ServicePort{servicePort("postgres", 5432)},
 	})
 	isReady := corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"pg_isready", "--host", postgresSocket, "--username", "postgres"}}}
 	pod := c.pod(postgresUID, ptr.To(int64(60)), corev1.Container{
@@ -161,5 +171,5 @@ func ManagedPostgres(b *v1alpha1.Bookstore) []client.Object {
 	// scaled in the spec) must not restart the database; start.sh installs the
 	// configuration at every start, so it applies at the next restart.
 	sts := c.statefulSet(c.n.Postgres(), c.n.Postgres(), 1, m.Storage, pod)
-	return []client.Object{cm, svc, sts}
+	return []client.Object{cm, svc, rw, sts}
 }

@@ -56,7 +56,7 @@ func DerivedSecrets(b *v1alpha1.Bookstore, creds *corev1.Secret) []client.Object
 		for _, svc := range Services() {
 			db := PostgresDatabase(svc)
 			url := fmt.Sprintf("postgres://%s:%s@%s.%s.svc:5432/%s?sslmode=disable&pool_max_conns=%d",
-				db, creds.Data[ServicePasswordKey(svc)], n.Postgres(), b.Namespace, db, PoolSizePerPod)
+				db, creds.Data[ServicePasswordKey(svc)], n.PostgresRW(), b.Namespace, db, PoolSizePerPod)
 			out = append(out, derivedSecret(b, n.DatabaseSecret(svc), map[string]string{"url": url}))
 		}
 	}
